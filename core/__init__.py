@@ -1,0 +1,1 @@
+"""Things every layer shares: the error hierarchy, settings, hashing."""

@@ -1,0 +1,129 @@
+"""One error hierarchy: the CLI maps each family to an exit code and a one-line message.
+
+Messages name the case id, the evidence id or the field path and say what to do.
+They must never contain personal data (names, birth dates, document numbers):
+they can end up in Prefect's database and logs.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuditError",
+    "BadInput",
+    "CaseInvalid",
+    "ConfigError",
+    "DomainFailure",
+    "DossierError",
+    "EvidenceRejected",
+    "FieldProblem",
+    "KeyMissing",
+    "NotFound",
+    "NotReady",
+    "RulesError",
+    "StorageError",
+    "StorageUnavailable",
+]
+
+
+class DossierError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    exit_code = 1
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        if hint:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+# --- exit code 2: the input is wrong -------------------------------------------------
+
+
+class BadInput(DossierError):
+    """The user gave something we cannot use; fixing the input fixes the error."""
+
+    exit_code = 2
+
+
+class FieldProblem:
+    """One problem at one place in an input (a JSON path or an evidence id)."""
+
+    def __init__(self, where: str, what: str) -> None:
+        self.where = where
+        self.what = what
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+    def __repr__(self) -> str:
+        return f"FieldProblem({self.where!r}, {self.what!r})"
+
+
+class CaseInvalid(BadInput):
+    """case.yaml (or the case folder) breaks the schema; every problem is listed."""
+
+    def __init__(self, case_ref: str, problems: list[FieldProblem], *, hint: str = "") -> None:
+        self.case_ref = case_ref
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"case {case_ref}: {len(problems)} problem(s) in the case folder:\n{lines}",
+            hint=hint or "fix the listed fields in case.yaml and run the command again",
+        )
+
+
+class EvidenceRejected(BadInput):
+    """An evidence file cannot enter a packet; every rejected evidence id is listed."""
+
+    def __init__(self, case_ref: str, problems: list[FieldProblem], *, hint: str = "") -> None:
+        self.case_ref = case_ref
+        self.problems = problems
+        lines = "\n".join(f"  - evidence {p}" for p in problems)
+        super().__init__(
+            f"case {case_ref}: {len(problems)} evidence file(s) refused:\n{lines}",
+            hint=hint or "replace the named files with clean copies and run the command again",
+        )
+
+
+class NotFound(BadInput):
+    """A case, packet or file the user named does not exist."""
+
+
+class ConfigError(BadInput):
+    """DOSSIER_HOME / DOSSIER_STORE or the configuration is unusable."""
+
+
+class RulesError(BadInput):
+    """A rules file is malformed or names something that does not exist."""
+
+
+# --- exit code 1: the input is fine, the domain says no --------------------------------
+
+
+class DomainFailure(DossierError):
+    """The request is well formed but the domain refuses it."""
+
+
+class NotReady(DomainFailure):
+    """The checklist is not met (or the case is blocked for review)."""
+
+
+class AuditError(DomainFailure):
+    """The audit chain or an archived object failed verification."""
+
+
+class KeyMissing(DomainFailure):
+    """A key needed to decrypt is gone (shredded, wrong identity)."""
+
+
+class StorageError(DomainFailure):
+    """The object store refused or lost an operation."""
+
+
+class StorageUnavailable(StorageError):
+    """The object store cannot be reached; retry later."""
