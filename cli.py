@@ -1,0 +1,479 @@
+"""The `dossier` command: parses arguments, calls the domain, prints. Nothing else lives here.
+
+Heavy modules (Prefect, LibreOffice glue, boto3) are imported inside the commands that need them,
+so `dossier check` and `dossier --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import BadInput, DossierError
+
+if TYPE_CHECKING:
+    from casefile import LoadedCase
+    from storage import Vault
+
+app = typer.Typer(
+    name="dossier",
+    help="Build, check and archive visa and asylum dossiers.\n\nExample: dossier case import examples/fr-asylum-visa-couple",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+case_app = typer.Typer(help="Import, list and show cases.", no_args_is_help=True)
+packet_app = typer.Typer(help="Fetch archived packets.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_args_is_help=True)
+rules_app = typer.Typer(help="Read, test and lint the country rules.", no_args_is_help=True)
+storage_app = typer.Typer(help="Object storage helpers.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(packet_app, name="packet")
+app.add_typer(audit_app, name="audit")
+app.add_typer(rules_app, name="rules")
+app.add_typer(storage_app, name="storage")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on standard output.")]
+TodayOpt = Annotated[
+    str | None, typer.Option("--today", help="Evaluate as if today were this date (YYYY-MM-DD).", metavar="DATE")
+]
+
+
+# --- shared helpers ----------------------------------------------------------------------
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"--today {value}: not a date", hint="write it as YYYY-MM-DD") from None
+
+
+def _vault() -> Vault:
+    from storage import Vault
+
+    return Vault.from_env()
+
+
+def _is_folder_ref(ref: str) -> bool:
+    return Path(ref).is_dir()
+
+
+def _load_folder(folder: Path) -> LoadedCase:
+    import country_rules
+    from casefile import load_case_folder
+
+    loaded = load_case_folder(folder, extra_kinds=country_rules.known_kinds())
+    country_rules.first_stage(loaded.case.country, loaded.case.procedure)  # unknown country/procedure: exit 2
+    return loaded
+
+
+def _import_folder(folder: Path) -> str:
+    from core.settings import load_settings
+
+    loaded = _load_folder(folder)
+    return _vault().import_case(loaded, load_settings().actor)
+
+
+def _load_ref(ref: str) -> LoadedCase:
+    """A case by folder (read directly) or by case id (decrypted from the store)."""
+    if _is_folder_ref(ref):
+        return _load_folder(Path(ref))
+    return _vault().load_case(ref)
+
+
+def _run_flow(fn: Any, /, **params: Any) -> Any:
+    """Run a Prefect flow in this process with a progress bar on standard error."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workflows.progress import subscribe
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        bar = progress.add_task("starting Prefect", total=1.0)
+        unsubscribe = subscribe(lambda step, frac: progress.update(bar, description=step, completed=frac))
+        try:
+            return fn(**params)
+        finally:
+            unsubscribe()
+
+
+# --- setup commands --------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the configuration, the organisation key and the store (idempotent).
+
+    Example: DOSSIER_HOME=/srv/dossier dossier init
+    """
+    report = _vault().init()
+    for line in report.lines():
+        out.print(line)
+
+
+# --- case commands -----------------------------------------------------------------------
+
+
+@case_app.command("import")
+def case_import(folder: Annotated[Path, typer.Argument(help="Case folder holding case.yaml and evidence/.")]) -> None:
+    """Validate a case folder, encrypt it and store it; prints the case id on the last line.
+
+    Example: dossier case import examples/fr-asylum-visa-couple
+    """
+    case_id = _import_folder(folder)
+    err.print("imported and encrypted; case id:")
+    out.print(case_id)
+
+
+@case_app.command("list")
+def case_list(as_json: JsonOpt = False) -> None:
+    """List stored cases (ids, country, procedure, stage: no names).
+
+    Example: dossier case list --json
+    """
+    rows = _vault().list_cases()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("case id", "country", "procedure", "stage", "updated")
+    for r in rows:
+        table.add_row(r["case_id"], r["country"], r["procedure"], r.get("stage") or "", str(r.get("updated", "")))
+    out.print(table)
+
+
+@case_app.command("show")
+def case_show(case_id: str, as_json: JsonOpt = False) -> None:
+    """Show one case: stage, people, evidence and archived packets (decrypts it for you).
+
+    Example: dossier case show K7Q2-M9XD --json
+    """
+    import country_rules
+
+    v = _vault()
+    loaded = v.load_case(case_id)
+    state = v.case_state(case_id)
+    case = loaded.case
+    stage = state.get("stage") or case.stage or country_rules.first_stage(case.country, case.procedure)
+    info = {
+        "case_id": case.case_id,
+        "country": case.country,
+        "procedure": case.procedure,
+        "stage": stage,
+        "submission_date": case.submission_date.isoformat() if case.submission_date else None,
+        "persons": [
+            {"person_id": p.person_id, "relation": p.relation, "given_name": p.given_name,
+             "family_name": p.family_name, "accompanying": p.accompanying}
+            for p in case.persons
+        ],
+        "evidence": [{"id": e.id, "kind": e.kind, "person": e.person} for e in case.evidence],
+        "packets": v.packets_of(case_id),
+    }
+    if as_json:
+        _print_json(info)
+        return
+    out.print(f"[bold]case {case.case_id}[/]  {case.country} / {case.procedure} / stage [bold]{stage}[/]")
+    for p in info["persons"]:
+        out.print(f"  {p['person_id']:<10} {p['relation']:<9} {p['given_name']} {p['family_name']}")
+    out.print(f"  {len(case.evidence)} evidence document(s); {len(info['packets'])} archived packet(s)")
+    for pk in info["packets"]:
+        out.print(f"    packet {pk.get('packet_id')}  stage {pk.get('stage', '')}  {pk.get('archived', '')}")
+
+
+# --- check / build / advance -------------------------------------------------------------
+
+
+@app.command()
+def check(
+    ref: Annotated[str, typer.Argument(metavar="CASE_ID|FOLDER", help="A stored case id or a case folder.")],
+    as_json: JsonOpt = False,
+    today: TodayOpt = None,
+) -> None:
+    """Print the checklist for the case's current stage; exit 1 when it is not ready.
+
+    Example: dossier check examples/fr-asylum-visa-couple
+    """
+    from workflows.pipeline import evaluate_case
+
+    loaded = _load_ref(ref)
+    if not _is_folder_ref(ref):
+        loaded = _with_stored_stage(loaded)
+    checklist = evaluate_case(loaded, _today(today))
+    data = checklist.to_json()
+    if as_json:
+        _print_json(data)
+    else:
+        _print_checklist(data)
+    if not data["ready"]:
+        raise typer.Exit(1)
+
+
+def _with_stored_stage(loaded: LoadedCase) -> LoadedCase:
+    """The stored case with its current stage (advance moves it) applied."""
+    from dataclasses import replace
+
+    from casefile import LoadedCase
+
+    stage = _vault().case_state(loaded.case.case_id).get("stage")
+    if stage and stage != loaded.case.stage:
+        return LoadedCase(case=replace(loaded.case, stage=stage), files=loaded.files)
+    return loaded
+
+
+_STATUS_STYLE = {"met": "green", "missing": "red", "expired": "red", "untranslated": "yellow"}
+
+
+def _print_checklist(data: dict[str, Any]) -> None:
+    verdict = "[green]READY[/]" if data["ready"] else "[red]NOT READY[/]"
+    out.print(
+        f"[bold]case {data['case_id']}[/] {data['country']}/{data['procedure']} stage {data['stage']}"
+        f" (for {data['evaluated_for']}, rules {data['rules_version'][:19]}): {verdict}"
+    )
+    table = Table("person", "requirement", "status", "evidence", "reason / source")
+    for item in data["items"]:
+        style = _STATUS_STYLE.get(item["status"], "")
+        src = item.get("source") or {}
+        table.add_row(
+            item["person"],
+            item["title"],
+            f"[{style}]{item['status']}[/]" if style else item["status"],
+            ", ".join(item["evidence"] + item.get("translations", [])),
+            item["reason"] or f"{src.get('title', '')} {src.get('article') or ''}".strip(),
+        )
+    out.print(table)
+    for b in data["blocks"]:
+        out.print(f"[red]BLOCKED for senior review[/] ({b['code']}): {b['reason']}")
+    for w in data["warnings"]:
+        out.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command()
+def build(
+    ref: Annotated[str, typer.Argument(metavar="CASE_ID|FOLDER", help="A stored case id, or a folder to import first.")],
+    today: TodayOpt = None,
+) -> None:
+    """Build and archive the packet for the case's current stage; prints the packet id on the last line.
+
+    A folder is validated and imported first (its case id is printed on standard error).
+    Example: dossier build K7Q2-M9XD
+    """
+    case_id = ref
+    if _is_folder_ref(ref):
+        case_id = _import_folder(Path(ref))
+        err.print(f"imported case {case_id}")
+    from workflows.flows import build_packet
+
+    outcome = _run_flow(build_packet, case_id=case_id, today=_today(today))
+    err.print(f"case {outcome.case_id}: packet archived ({outcome.pages} pages, stage {outcome.stage}); packet id:")
+    out.print(outcome.packet_id)
+
+
+@app.command()
+def advance(case_id: str, today: TodayOpt = None) -> None:
+    """Build and archive the current stage's packet, then move the case to its next stage.
+
+    Refused (exit 1, with the reasons) when the checklist is not met.
+    Example: dossier advance K7Q2-M9XD
+    """
+    from workflows.flows import advance_case
+
+    result = _run_flow(advance_case, case_id=case_id, today=_today(today))
+    out.print(f"case {case_id}: packet {result['packet_id']} archived; stage {result['from_stage']} -> {result['to_stage']}")
+
+
+# --- packet commands ---------------------------------------------------------------------
+
+
+@packet_app.command("get")
+def packet_get(
+    packet_id: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the unzipped bag into.")],
+    zipped: Annotated[bool, typer.Option("--zip", help="Write the bag as one .zip file instead.")] = False,
+) -> None:
+    """Decrypt an archived packet and write it (a BagIt bag) to a folder.
+
+    Example: dossier packet get P-0123456789AB -o ./out
+    """
+    import io
+    import zipfile
+
+    data = _vault().get_packet(packet_id)
+    output.mkdir(parents=True, exist_ok=True)
+    if zipped:
+        target = output / f"{packet_id}.zip"
+        target.write_bytes(data)
+    else:
+        target = output / packet_id
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _safe_extract(zf, target)
+    out.print(str(target))
+
+
+def _safe_extract(zf: Any, target: Path) -> None:
+    root = target.resolve()
+    for name in zf.namelist():
+        dest = (root / name).resolve()
+        if not dest.is_relative_to(root):
+            raise BadInput(f"packet member {name!r} would leave the output folder; refused")
+    zf.extractall(root)
+
+
+# --- audit commands ----------------------------------------------------------------------
+
+
+@audit_app.command("log")
+def audit_log(
+    case: Annotated[str | None, typer.Option("--case", help="Only this case's history.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the audit log (who did what, when, to which object, with which hash).
+
+    Example: dossier audit log --case K7Q2-M9XD
+    """
+    entries = _vault().audit.entries(case_id=case)
+    if as_json:
+        _print_json(entries)
+        return
+    table = Table("seq", "time", "actor", "action", "case", "object", "sha256")
+    for e in entries:
+        table.add_row(
+            str(e["seq"]), str(e.get("time", "")), e.get("actor", ""), e["action"], e.get("case_id") or "",
+            e.get("object_key") or "", (e.get("sha256") or "")[:16],
+        )
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    since: Annotated[
+        Path | None, typer.Option("--since", help="A checkpoint file: also detect a rollback before it.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-hash every audit entry and every archived object; exit 1 on any mismatch.
+
+    Needs no decryption key: read access to the store is enough.
+    Example: dossier audit verify --since checkpoint.json
+    """
+    result = _vault().audit.verify(since_checkpoint=since)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        for line in result.lines():
+            out.print(line)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+# --- demo --------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    workdir: Annotated[
+        Path | None, typer.Option("--workdir", help="Where to put the example case folders and packets.")
+    ] = None,
+) -> None:
+    """Run the example cases end to end on the embedded default store, and say where to look.
+
+    Example: dossier demo
+    """
+    import shutil
+
+    from casefile.specimens import write_specimens
+    from core.settings import load_settings
+    from workflows.flows import build_packet
+
+    examples = Path(__file__).resolve().parent / "examples"
+    settings = load_settings()
+    work = workdir or settings.home / "demo"
+    v = _vault()
+    for line in v.init().lines():
+        err.print(line)
+    built = []
+    for src in sorted(p.parent for p in examples.glob("*/case.yaml")):
+        dest = work / src.name
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns("evidence"))
+        write_specimens(dest)
+        case_id = _import_folder(dest)
+        outcome = _run_flow(build_packet, case_id=case_id)
+        target = work / "packets"
+        target.mkdir(parents=True, exist_ok=True)
+        packet_get(outcome.packet_id, target)
+        built.append((src.name, case_id, outcome.packet_id, outcome.pages))
+    table = Table("example", "case id", "packet id", "pages")
+    for row in built:
+        table.add_row(row[0], row[1], row[2], str(row[3]))
+    out.print(table)
+    out.print(f"Packets (decrypted BagIt bags) are in {work / 'packets'}; open */data/packet.pdf.")
+    out.print(f"Encrypted store: {settings.store_url}")
+    out.print("Check the archive: dossier audit verify; history: dossier audit log")
+
+
+# --- rules commands ----------------------------------------------------------------------
+# (owned by the rules helper)
+
+
+# --- storage/audit/key commands ----------------------------------------------------------
+# (owned by the storage helper)
+
+
+# --- entry point -------------------------------------------------------------------------
+
+
+def main() -> NoReturn:
+    """Run the CLI: domain errors become one-line messages and exit codes, never tracebacks."""
+    try:
+        code = app(standalone_mode=False)
+    except DossierError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        if exc.hint:
+            err.print(f"[dim]what to do:[/] {exc.hint}")
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except _click_errors() as exc:
+        exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing half-written is kept: run the same command again")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("DOSSIER_DEBUG"):
+            raise
+        err.print(f"[red]internal error[/] ({type(exc).__name__}); re-run with DOSSIER_DEBUG=1 and report it")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_errors() -> type[Exception]:
+    import click
+
+    return click.ClickException
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Prefect flows that read like the process: fetch, check, assemble, archive, advance.
+
+Flows take opaque ids only. Tasks are thin wrappers over workflows.pipeline and storage, never
+persist or cache their results (they hold case data), and turn unexpected exceptions into
+id-only messages so nothing personal reaches Prefect's database or logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import cache
+from typing import Any, ParamSpec, TypeVar
+
+from workflows.prefect_env import configure_prefect
+
+configure_prefect()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+import country_rules  # noqa: E402
+from casefile import LoadedCase  # noqa: E402
+from core.errors import DossierError, NotReady, StorageUnavailable  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from packets import BuiltPacket  # noqa: E402
+from storage import Vault  # noqa: E402
+from workflows import pipeline  # noqa: E402
+from workflows.pipeline import BuildOutcome  # noqa: E402
+from workflows.progress import report  # noqa: E402
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_NETWORK_RETRY_DELAYS = [1, 4, 15]
+
+
+def _retry_on_unavailable(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only when the store (or converter) was unreachable, never on a domain refusal."""
+    try:
+        state.result()
+    except StorageUnavailable:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is final
+        return False
+    return False
+
+
+@cache
+def vault() -> Vault:
+    """One vault per process, from DOSSIER_HOME / DOSSIER_STORE."""
+    return Vault.from_env()
+
+
+@contextmanager
+def id_only_errors(step: str, case_id: str) -> Iterator[None]:
+    """Re-raise unexpected exceptions with the case id and step only: their text may hold case data."""
+    try:
+        yield
+    except DossierError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the point is to catch everything unexpected
+        raise DossierError(
+            f"case {case_id}: internal error during {step} ({type(exc).__name__})",
+            hint="re-run with DOSSIER_DEBUG=1 outside Prefect to see details, and report it",
+        ) from None
+
+
+def _task(name: str, *, network: bool = False) -> Callable[[Callable[P, R]], Any]:
+    """Our task defaults: no cache, no persisted result, retries only for network/converter steps."""
+    options: dict[str, Any] = {"name": name, "cache_policy": NO_CACHE, "persist_result": False}
+    if network:
+        options |= {
+            "retries": len(_NETWORK_RETRY_DELAYS),
+            "retry_delay_seconds": _NETWORK_RETRY_DELAYS,
+            "retry_condition_fn": _retry_on_unavailable,
+        }
+    return task(**options)
+
+
+@_task("fetch-case", network=True)
+def fetch_case(case_id: str) -> LoadedCase:
+    """Load and decrypt the case from the store."""
+    with id_only_errors("fetch", case_id):
+        report("fetch case", 0.05)
+        return vault().load_case(case_id)
+
+
+@_task("check-case")
+def check_case(loaded: LoadedCase, today: date) -> country_rules.Checklist:
+    """Evaluate the country rules for the case's current stage."""
+    with id_only_errors("check", loaded.case.case_id):
+        report("check rules", 0.15)
+        return pipeline.evaluate_case(loaded, today)
+
+
+@_task("assemble-packet", network=True)
+def assemble_packet(loaded: LoadedCase, checklist: country_rules.Checklist, actor: str, today: date) -> BuiltPacket:
+    """Pre-flight, letters, bundle and bag, all in memory."""
+    with id_only_errors("assemble", loaded.case.case_id):
+        return pipeline.assemble(loaded, checklist, actor=actor, today=today)
+
+
+@_task("archive-packet", network=True)
+def archive_packet(case_id: str, built: BuiltPacket, actor: str) -> str:
+    """Encrypt and store the bag, then append it to the audit chain (idempotent)."""
+    with id_only_errors("archive", case_id):
+        report("archive", 0.9)
+        return vault().archive_packet(case_id, built.packet_id, built.bag_zip, actor)
+
+
+@_task("move-stage", network=True)
+def move_stage(case_id: str, stage: str, actor: str) -> None:
+    """Record the case's new stage (and the move in the audit log)."""
+    with id_only_errors("advance", case_id):
+        vault().set_stage(case_id, stage, actor)
+
+
+def _actor(requested_by: str | None) -> str:
+    return requested_by or load_settings().actor
+
+
+@flow(name="build-packet", flow_run_name="build-{case_id}", validate_parameters=True)
+def build_packet(case_id: str, requested_by: str | None = None, today: date | None = None) -> BuildOutcome:
+    """Build and archive the packet for a case's current stage. Parameters: the opaque case id."""
+    logger = get_run_logger()
+    actor = _actor(requested_by)
+    on = today or date.today()
+    loaded = fetch_case(case_id)
+    checklist = check_case(loaded, on)
+    built = assemble_packet(loaded, checklist, actor, on)
+    key = archive_packet(case_id, built, actor)
+    stage = checklist.to_json()["stage"]
+    logger.info("case %s: packet %s archived for stage %s (%d pages)", case_id, built.packet_id, stage, built.pages)
+    report("done", 1.0)
+    return BuildOutcome(case_id=case_id, packet_id=built.packet_id, object_key=key, stage=stage, pages=built.pages)
+
+
+@flow(name="advance-case", flow_run_name="advance-{case_id}", validate_parameters=True)
+def advance_case(case_id: str, requested_by: str | None = None, today: date | None = None) -> dict[str, str | None]:
+    """Build and archive the current stage's packet, then move the case to its next stage."""
+    logger = get_run_logger()
+    actor = _actor(requested_by)
+    outcome = build_packet(case_id, requested_by=actor, today=today)
+    case = fetch_case(case_id).case
+    following = country_rules.next_stage(case.country, case.procedure, outcome.stage)
+    if following is None:
+        raise NotReady(
+            f"case {case_id}: stage {outcome.stage} is the last stage of procedure {case.procedure}; "
+            f"packet {outcome.packet_id} is archived, there is no next stage to move to",
+            hint="start the next procedure as a new case when the law requires it",
+        )
+    move_stage(case_id, following, actor)
+    logger.info("case %s advanced from %s to %s", case_id, outcome.stage, following)
+    return {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": following}

@@ -1,0 +1,94 @@
+"""The build pipeline as plain functions: what the Prefect flows call, and what tests call directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import country_rules
+from casefile import LoadedCase
+from core.errors import EvidenceRejected, NotReady
+from core.settings import TOOL_VERSION
+from country_rules.letters import letter_context
+from packets import BuiltPacket, LetterConverter, LetterSpec, PacketInputs, build_packet, packet_id_for, preflight
+from packets import text_layer_warnings as _text_layer_warnings
+from workflows.progress import report
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What one build produced (ids and hashes only: safe to log and to return from a flow)."""
+
+    case_id: str
+    packet_id: str
+    object_key: str
+    stage: str
+    pages: int
+
+
+def evaluate_case(loaded: LoadedCase, today: date) -> country_rules.Checklist:
+    """The checklist for the case's current stage, with scan warnings from the evidence itself."""
+    checklist = country_rules.evaluate(loaded.case, today)
+    checklist.warnings.extend(_text_layer_warnings(loaded.case, loaded.files))
+    return checklist
+
+
+def ensure_buildable(loaded: LoadedCase, checklist: country_rules.Checklist) -> None:
+    """Refuse bad evidence (exit 2) before an unmet checklist (exit 1), listing every problem."""
+    problems = preflight(loaded.case, loaded.files)
+    if problems:
+        raise EvidenceRejected(loaded.case.case_id, problems)
+    if not checklist.ready:
+        raise NotReady(not_ready_message(checklist), hint="run `dossier check` for the full checklist")
+
+
+def not_ready_message(checklist: country_rules.Checklist) -> str:
+    """One readable paragraph saying why a case cannot be built or advanced (ids and kinds only)."""
+    data = checklist.to_json()
+    lines = [f"case {data['case_id']}: not ready for stage {data['stage']}:"]
+    lines += [f"  - blocked for senior review: {b['reason']}" for b in data["blocks"]]
+    for item in data["items"]:
+        if item["status"] != "met":
+            lines.append(f"  - {item['person']}: {item['requirement']} is {item['status']}: {item['reason']}")
+    return "\n".join(lines)
+
+
+def packet_inputs(loaded: LoadedCase, checklist: country_rules.Checklist, *, actor: str, today: date) -> PacketInputs:
+    """Everything a packet is made from; the packet id is derived from these inputs."""
+    case = loaded.case
+    data = checklist.to_json()
+    on = case.effective_date(today)
+    letters = [
+        LetterSpec(template=TEMPLATES_DIR / rel, output_name=Path(rel).stem)
+        for rel in country_rules.stage_letters(case.country, case.procedure, data["stage"], on)
+    ]
+    inputs = PacketInputs(
+        case=case,
+        files=loaded.files,
+        checklist=data,
+        letters=letters,
+        letter_context={},
+        rules_version=country_rules.rules_version(case.country),
+        rules_in_force=country_rules.rules_in_force(case.country, case.procedure, data["stage"], on),
+        builder=actor,
+        tool_version=TOOL_VERSION,
+    )
+    context = letter_context(case, checklist, packet_id=packet_id_for(inputs), today=today)
+    return replace(inputs, letter_context=context)
+
+
+def assemble(
+    loaded: LoadedCase,
+    checklist: country_rules.Checklist,
+    *,
+    actor: str,
+    today: date,
+    converter: LetterConverter | None = None,
+) -> BuiltPacket:
+    """Pre-flight, then render letters and bundle the packet (nothing is stored here)."""
+    ensure_buildable(loaded, checklist)
+    report("letters and bundle", 0.3)
+    return build_packet(packet_inputs(loaded, checklist, actor=actor, today=today), converter=converter)

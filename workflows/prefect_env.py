@@ -1,0 +1,29 @@
+"""Prefect settings that keep personal data out of its database, applied before Prefect is imported."""
+
+from __future__ import annotations
+
+import os
+
+from core.settings import load_settings
+
+# Defaults only: anything the operator set explicitly wins (PREFECT_HOME / PREFECT_API_URL are honoured).
+_SAFE_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Results are never written to disk unless a task asks for it; ours never do (they hold case data).
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    "PREFECT_TASKS_DISABLE_CACHING": "true",
+    # print() inside tasks is never forwarded to Prefect's log table.
+    "PREFECT_LOGGING_LOG_PRINTS": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_CLI_COLORS": "false",
+    # Fail fast instead of hanging minutes when a configured server is not there.
+    "PREFECT_API_REQUEST_TIMEOUT": "60",
+}
+
+
+def configure_prefect() -> None:
+    """Point Prefect at DOSSIER_HOME/prefect unless PREFECT_HOME is set, and switch off data-keeping defaults."""
+    settings = load_settings()
+    os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
+    for key, value in _SAFE_DEFAULTS.items():
+        os.environ.setdefault(key, value)
