@@ -21,7 +21,7 @@ $(STAMP): requirements.lock requirements-weed.txt pyproject.toml
 	tools/ensure-system-deps
 
 demo: setup
-	$(BIN)/dossier demo
+	$(BIN)/dossier demo --workdir out/demo
 
 lint: setup
 	$(BIN)/ruff check .

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="dossier",
-    help="Build, check and archive visa and asylum dossiers.\n\nExample: dossier case import examples/fr-asylum-visa-couple",
+    help=(
+        "Build, check and archive visa and asylum dossiers.\n\n"
+        "Example: dossier case import examples/fr-asylum-visa-couple"
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -180,8 +183,13 @@ def case_show(case_id: str, as_json: JsonOpt = False) -> None:
         "stage": stage,
         "submission_date": case.submission_date.isoformat() if case.submission_date else None,
         "persons": [
-            {"person_id": p.person_id, "relation": p.relation, "given_name": p.given_name,
-             "family_name": p.family_name, "accompanying": p.accompanying}
+            {
+                "person_id": p.person_id,
+                "relation": p.relation,
+                "given_name": p.given_name,
+                "family_name": p.family_name,
+                "accompanying": p.accompanying,
+            }
             for p in case.persons
         ],
         "evidence": [{"id": e.id, "kind": e.kind, "person": e.person} for e in case.evidence],
@@ -267,7 +275,9 @@ def _print_checklist(data: dict[str, Any]) -> None:
 
 @app.command()
 def build(
-    ref: Annotated[str, typer.Argument(metavar="CASE_ID|FOLDER", help="A stored case id, or a folder to import first.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="CASE_ID|FOLDER", help="A stored case id, or a folder to import first.")
+    ],
     today: TodayOpt = None,
 ) -> None:
     """Build and archive the packet for the case's current stage; prints the packet id on the last line.
@@ -296,7 +306,9 @@ def advance(case_id: str, today: TodayOpt = None) -> None:
     from workflows.flows import advance_case
 
     result = _run_flow(advance_case, case_id=case_id, today=_today(today))
-    out.print(f"case {case_id}: packet {result['packet_id']} archived; stage {result['from_stage']} -> {result['to_stage']}")
+    out.print(
+        f"case {case_id}: packet {result['packet_id']} archived; stage {result['from_stage']} -> {result['to_stage']}"
+    )
 
 
 # --- packet commands ---------------------------------------------------------------------
@@ -355,8 +367,13 @@ def audit_log(
     table = Table("seq", "time", "actor", "action", "case", "object", "sha256")
     for e in entries:
         table.add_row(
-            str(e["seq"]), str(e.get("time", "")), e.get("actor", ""), e["action"], e.get("case_id") or "",
-            e.get("object_key") or "", (e.get("sha256") or "")[:16],
+            str(e["seq"]),
+            str(e.get("time", "")),
+            e.get("actor", ""),
+            e["action"],
+            e.get("case_id") or "",
+            e.get("object_key") or "",
+            (e.get("sha256") or "")[:16],
         )
     out.print(table)
 
@@ -383,14 +400,101 @@ def audit_verify(
         raise typer.Exit(1)
 
 
+# --- orchestration commands ----------------------------------------------------------------
+
+
+@app.command()
+def revalidate(
+    country: Annotated[str | None, typer.Option("--country", help="Only this country's cases (fr, de, us...).")] = None,
+    procedure: Annotated[str | None, typer.Option("--procedure", help="Only this procedure's cases.")] = None,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-check every stored case against the current rules and list whose status changed.
+
+    The answer to "this rule changed: whom does it affect?".
+    Example: dossier revalidate --country fr
+    """
+    from workflows.flows import revalidate as revalidate_flow
+
+    report = _run_flow(revalidate_flow, country=country, procedure=procedure, today=_today(today))
+    if as_json:
+        _print_json(report)
+        return
+    out.print(f"{report['checked']} case(s) checked, {report['ready']} ready, {len(report['changed'])} changed status")
+    for r in report["changed"]:
+        before, after = r["before"], r["after"]
+        out.print(
+            f"  case {r['case_id']}: ready {before['ready']} -> {after['ready']}; not met now: "
+            + (", ".join(after["not_met"]) or "nothing")
+        )
+
+
+@app.command()
+def deadlines(
+    ics: Annotated[Path | None, typer.Option("--ics", help="Also write an iCalendar file to import.")] = None,
+    names: Annotated[
+        bool, typer.Option("--names", help="Put applicants' names in titles (default: case ids only).")
+    ] = False,
+    since: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List what falls due across all cases: legal time limits, expiring documents and stays.
+
+    Example: dossier deadlines --ics deadlines.ics
+    """
+    from workflows.deadlines import collect, to_ics
+
+    items = collect(_vault(), with_names=names, horizon_from=_today(since) if since else None)
+    if ics is not None:
+        ics.write_bytes(to_ics(items))
+        err.print(f"wrote {len(items)} event(s) to {ics}")
+    if as_json:
+        _print_json([i.to_json() for i in items])
+        return
+    table = Table("due", "case", *(["person"] if names else []), "what", "legal basis")
+    for i in items:
+        table.add_row(i.due.isoformat(), i.case_id, *([i.person_label or ""] if names else []), i.what, i.source)
+    out.print(table)
+
+
+@app.command()
+def serve(
+    limit: Annotated[int, typer.Option("--limit", help="How many runs may execute at once.")] = 2,
+    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server/UI.")] = 4200,
+) -> None:
+    """Serve the build, advance and revalidate flows so caseworkers can start them from the Prefect UI.
+
+    Without PREFECT_API_URL, a local Prefect server (with its UI) is started on 127.0.0.1 first.
+    Example: dossier serve   (then open http://127.0.0.1:4200, Deployments, build, Run, Custom run)
+    """
+    from workflows.prefect_env import configure_prefect
+
+    configure_prefect()
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        from workflows.server import start_server
+
+        server = start_server(Path(os.environ["PREFECT_HOME"]), port=port)
+        os.environ["PREFECT_API_URL"] = server.api_url
+        err.print(f"Prefect UI: {server.ui_url}  (Deployments -> build -> Run -> Custom run)")
+    try:
+        from workflows.deploy import serve_flows
+
+        serve_flows(limit=limit)
+    finally:
+        if server is not None:
+            server.stop()
+
+
 # --- demo --------------------------------------------------------------------------------
 
 
 @app.command()
 def demo(
     workdir: Annotated[
-        Path | None, typer.Option("--workdir", help="Where to put the example case folders and packets.")
-    ] = None,
+        Path, typer.Option("--workdir", help="Where to write the example case folders and decrypted packets.")
+    ] = Path("dossier-demo"),
 ) -> None:
     """Run the example cases end to end on the embedded default store, and say where to look.
 
@@ -404,7 +508,7 @@ def demo(
 
     examples = Path(__file__).resolve().parent / "examples"
     settings = load_settings()
-    work = workdir or settings.home / "demo"
+    work = workdir.resolve()  # plaintext lives here, never under DOSSIER_HOME
     v = _vault()
     for line in v.init().lines():
         err.print(line)

@@ -66,8 +66,10 @@ def specimen_image(lines: list[str], fmt: str = "JPEG", size: tuple[int, int] = 
 
 def specimen_for(entry: dict[str, Any], case: dict[str, Any]) -> bytes:
     """The specimen bytes for one evidence entry of a case.yaml mapping, by the file's extension."""
-    person = case["applicant"] if entry.get("person", "applicant") == "applicant" else next(
-        (h for h in case.get("household", []) if h["person_id"] == entry.get("person")), case["applicant"]
+    person = (
+        case["applicant"]
+        if entry.get("person", "applicant") == "applicant"
+        else next((h for h in case.get("household", []) if h["person_id"] == entry.get("person")), case["applicant"])
     )
     lines = [
         "SPECIMEN - FICTIONAL DOCUMENT (Dossier example)",

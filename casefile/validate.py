@@ -87,8 +87,14 @@ def _ref_name(error: ValidationError) -> str:
 
 
 def _type_words(t: Any) -> str:
-    names = {"object": "a mapping (key: value)", "array": "a list", "string": "text", "boolean": "true or false",
-             "integer": "a whole number", "number": "a number"}
+    names = {
+        "object": "a mapping (key: value)",
+        "array": "a list",
+        "string": "text",
+        "boolean": "true or false",
+        "integer": "a whole number",
+        "number": "a number",
+    }
     if isinstance(t, list):
         return " or ".join(names.get(x, x) for x in t)
     return names.get(t, str(t))

@@ -19,6 +19,8 @@ configure_prefect()
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.annotations import unmapped  # noqa: E402
 
 import country_rules  # noqa: E402
 from casefile import LoadedCase  # noqa: E402
@@ -123,7 +125,13 @@ def _actor(requested_by: str | None) -> str:
 
 @flow(name="build-packet", flow_run_name="build-{case_id}", validate_parameters=True)
 def build_packet(case_id: str, requested_by: str | None = None, today: date | None = None) -> BuildOutcome:
-    """Build and archive the packet for a case's current stage. Parameters: the opaque case id."""
+    """Build and archive the packet for a case's current stage.
+
+    Args:
+        case_id: The opaque case id printed by `dossier case import`, e.g. K7Q2-M9XD. Never a name.
+        requested_by: Staff id recorded in the audit log and manifest (default: the worker's login).
+        today: Evaluate validity windows as of this date instead of today (the case's submission date wins).
+    """
     logger = get_run_logger()
     actor = _actor(requested_by)
     on = today or date.today()
@@ -139,7 +147,13 @@ def build_packet(case_id: str, requested_by: str | None = None, today: date | No
 
 @flow(name="advance-case", flow_run_name="advance-{case_id}", validate_parameters=True)
 def advance_case(case_id: str, requested_by: str | None = None, today: date | None = None) -> dict[str, str | None]:
-    """Build and archive the current stage's packet, then move the case to its next stage."""
+    """Build and archive the current stage's packet, then move the case to its next stage.
+
+    Args:
+        case_id: The opaque case id, e.g. K7Q2-M9XD. Refused with the reasons when the checklist is not met.
+        requested_by: Staff id recorded in the audit log (default: the worker's login).
+        today: Evaluate as of this date instead of today.
+    """
     logger = get_run_logger()
     actor = _actor(requested_by)
     outcome = build_packet(case_id, requested_by=actor, today=today)
@@ -154,3 +168,68 @@ def advance_case(case_id: str, requested_by: str | None = None, today: date | No
     move_stage(case_id, following, actor)
     logger.info("case %s advanced from %s to %s", case_id, outcome.stage, following)
     return {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": following}
+
+
+# --- revalidation: "this rule changed: whom does it affect?" -------------------------------
+
+
+@_task("list-cases", network=True)
+def list_case_ids(country: str | None, procedure: str | None) -> list[str]:
+    """Ids of the stored cases matching the filter (the listing holds no personal data)."""
+    return [
+        c["case_id"]
+        for c in vault().list_cases()
+        if (country is None or c["country"] == country) and (procedure is None or c["procedure"] == procedure)
+    ]
+
+
+@_task("revalidate-case", network=True)
+def revalidate_one(case_id: str, today: date) -> dict[str, Any]:
+    """Re-evaluate one case under the current rules and record whether its status changed."""
+    with id_only_errors("revalidate", case_id):
+        v = vault()
+        loaded = _with_stage(v, v.load_case(case_id))
+        status = pipeline.status_summary(pipeline.evaluate_case(loaded, today))
+        before = v.last_status(case_id)
+        changed = before is not None and pipeline.status_key(before) != pipeline.status_key(status)
+        if before is None or changed:
+            v.record_status(case_id, status, load_settings().actor)
+        return {
+            "case_id": case_id,
+            "changed": changed,
+            "first_check": before is None,
+            "before": before,
+            "after": status,
+        }
+
+
+def _with_stage(v: Vault, loaded: LoadedCase) -> LoadedCase:
+    from dataclasses import replace
+
+    stage = v.case_state(loaded.case.case_id).get("stage")
+    if stage and stage != loaded.case.stage:
+        return LoadedCase(case=replace(loaded.case, stage=stage), files=loaded.files)
+    return loaded
+
+
+@flow(
+    name="revalidate",
+    flow_run_name="revalidate",
+    validate_parameters=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
+)
+def revalidate(country: str | None = None, procedure: str | None = None, today: date | None = None) -> dict[str, Any]:
+    """Re-evaluate every stored case against the current rules and report whose status changed.
+
+    Args:
+        country: Only cases of this country rules package (fr, de, us...); all when empty.
+        procedure: Only cases of this procedure (e.g. asylum-visa); all when empty.
+        today: Evaluate as of this date instead of today.
+    """
+    logger = get_run_logger()
+    on = today or date.today()
+    ids = list_case_ids(country, procedure)
+    results = [f.result() for f in revalidate_one.map(ids, today=unmapped(on))]
+    changed = [r for r in results if r["changed"]]
+    logger.info("revalidated %d case(s): %d changed status", len(results), len(changed))
+    return {"checked": len(results), "changed": changed, "ready": sum(1 for r in results if r["after"]["ready"])}

@@ -36,6 +36,25 @@ def evaluate_case(loaded: LoadedCase, today: date) -> country_rules.Checklist:
     return checklist
 
 
+def status_summary(checklist: country_rules.Checklist) -> dict[str, object]:
+    """The part of a checklist that decides readiness: ids and statuses only, no personal data."""
+    data = checklist.to_json()
+    return {
+        "stage": data["stage"],
+        "ready": data["ready"],
+        "rules_version": data["rules_version"],
+        "blocks": sorted(b["code"] for b in data["blocks"]),
+        "not_met": sorted(
+            f"{i['person']}:{i['requirement']}:{i['status']}" for i in data["items"] if i["status"] != "met"
+        ),
+    }
+
+
+def status_key(summary: dict[str, object]) -> tuple[object, ...]:
+    """What counts as a change of status (a new rules version alone is not one)."""
+    return (summary["stage"], summary["ready"], summary["blocks"], summary["not_met"])
+
+
 def ensure_buildable(loaded: LoadedCase, checklist: country_rules.Checklist) -> None:
     """Refuse bad evidence (exit 2) before an unmet checklist (exit 1), listing every problem."""
     problems = preflight(loaded.case, loaded.files)

@@ -1,0 +1,49 @@
+"""The flows as Prefect deployments: served from this process (`dossier serve`) or sent to a work pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from workflows.flows import advance_case, build_packet, revalidate
+
+REPO = Path(__file__).resolve().parent.parent
+TAGS = ["dossier"]
+
+_DESCRIPTIONS = {
+    "build": "Build and archive the packet for a case's current stage. Enter the case id only (e.g. K7Q2-M9XD).",
+    "advance": "Build and archive the current stage's packet, then move the case to its next stage.",
+    "revalidate": "Re-check every stored case against the current rules; lists the cases whose status changed.",
+}
+_FLOWS = {"build": build_packet, "advance": advance_case, "revalidate": revalidate}
+ENTRYPOINTS = {
+    "build": "workflows/flows.py:build_packet",
+    "advance": "workflows/flows.py:advance_case",
+    "revalidate": "workflows/flows.py:revalidate",
+}
+
+
+def served_deployments() -> list[Any]:
+    """Deployments for `serve`: runs execute in subprocesses of the serving process."""
+    return [flow.to_deployment(name=name, description=_DESCRIPTIONS[name], tags=TAGS) for name, flow in _FLOWS.items()]
+
+
+def serve_flows(limit: int = 2) -> None:
+    """Serve build, advance and revalidate so caseworkers can start them from the Prefect UI form."""
+    from prefect import serve
+
+    serve(*served_deployments(), limit=limit, print_starting_message=True)
+
+
+def deploy_to_pool(pool: str, *, source: Path = REPO) -> dict[str, str]:
+    """Register the flows on a process work pool; any worker that sees `source` and the store can run them."""
+    from prefect import flow as prefect_flow
+
+    ids: dict[str, str] = {}
+    for name, entrypoint in ENTRYPOINTS.items():
+        remote = prefect_flow.from_source(source=str(source), entrypoint=entrypoint)
+        deployment_id = remote.deploy(  # type: ignore[union-attr]
+            name=name, work_pool_name=pool, description=_DESCRIPTIONS[name], tags=TAGS, print_next_steps=False
+        )
+        ids[name] = str(deployment_id)
+    return ids
