@@ -324,28 +324,23 @@ def packet_get(
 
     Example: dossier packet get P-0123456789AB -o ./out
     """
-    import io
-    import zipfile
+    from packets import read_bag_zip
 
     data = _vault().get_packet(packet_id)
+    name, members = read_bag_zip(data)  # every manifest checked before anything is written
     output.mkdir(parents=True, exist_ok=True)
     if zipped:
         target = output / f"{packet_id}.zip"
         target.write_bytes(data)
     else:
-        target = output / packet_id
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            _safe_extract(zf, target)
+        target = (output / name).resolve()
+        for rel, content in sorted(members.items()):
+            dest = (target / rel).resolve()
+            if not dest.is_relative_to(target):
+                raise BadInput(f"packet {packet_id}: member {rel!r} would leave the output folder; refused")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(content)
     out.print(str(target))
-
-
-def _safe_extract(zf: Any, target: Path) -> None:
-    root = target.resolve()
-    for name in zf.namelist():
-        dest = (root / name).resolve()
-        if not dest.is_relative_to(root):
-            raise BadInput(f"packet member {name!r} would leave the output folder; refused")
-    zf.extractall(root)
 
 
 # --- audit commands ----------------------------------------------------------------------
@@ -536,6 +531,111 @@ def demo(
 
 # --- rules commands ----------------------------------------------------------------------
 # (owned by the rules helper)
+
+RulesOnOpt = Annotated[
+    str | None, typer.Option("--on", help="Only the rule texts in force on this date (YYYY-MM-DD).", metavar="DATE")
+]
+
+
+@rules_app.command("list")
+def rules_list(as_json: JsonOpt = False) -> None:
+    """List every country, its procedures, their stages in order and the rules version.
+
+    Example: dossier rules list --json
+    """
+    from country_rules.adviser import rules_overview
+
+    rows = rules_overview()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("country", "procedure", "stages (in order)", "requirements", "title")
+    for r in rows:
+        table.add_row(r["country"], r["procedure"], " -> ".join(r["stages"]), str(r["requirements"]), r["title"])
+    out.print(table)
+    for country in sorted({r["country"] for r in rows}):
+        version = next(r["rules_version"] for r in rows if r["country"] == country)
+        out.print(f"rules version {country}: {version}")
+
+
+@rules_app.command("show")
+def rules_show(
+    country: Annotated[str, typer.Argument(help="Country id: fr, de, us...")],
+    procedure: Annotated[str | None, typer.Argument(help="One procedure (default: all of the country).")] = None,
+    on: RulesOnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the requirements as a table with their legal sources, dates and notes.
+
+    Example: dossier rules show fr asylum-visa --on 2024-05-15
+    """
+    from country_rules.adviser import show_rules
+
+    rows = show_rules(country, procedure, on=_today(on) if on else None)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(
+        "requirement (for whom, when)", "evidence (validity, language)", "legal source", "in force", show_lines=True
+    )
+    for r in rows:
+        who = r["applies_to"] + (f" if {r['when']}" if r["when"] else "")
+        req = f"[bold]{r['stage']} / {r['requirement']}[/]\n{r['title']}\n[dim]{who}[/]"
+        evidence = "\n".join(x for x in (r["evidence"], r["validity"], r["translation"]) if x)
+        source = "\n".join(x for x in (r["source"], r["source_article"], r["source_url"]) if x)
+        dates = f"{r['valid_from']}\n.. {r['valid_to'] or 'now'}\nreviewed {r['last_reviewed']}"
+        table.add_row(req, evidence, source, dates)
+    out.print(table)
+    sources = sorted({r["source"] for r in rows})
+    out.print(f"{len(rows)} rule text(s), {len(sources)} distinct source(s).")
+    for r in rows:
+        if r["note"]:
+            out.print(f"[dim]note[/] {r['procedure']}/{r['stage']}/{r['requirement']}: {r['note']}")
+
+
+@rules_app.command("test")
+def rules_test(
+    country: Annotated[str | None, typer.Argument(help="Only this country's tests (default: all).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the YAML rule tests (sentences next to each country's rules); exit 1 if any fails.
+
+    Example: dossier rules test fr
+    """
+    from country_rules.ruletests import run_rule_tests
+
+    results = run_rule_tests(country)
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        _print_json(
+            [{"file": r.test.where, "name": r.test.name, "passed": r.passed, "failures": r.failures} for r in results]
+        )
+    else:
+        for r in results:
+            mark = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
+            out.print(f"{mark} {r.test.name}")
+            for f in r.failures:
+                out.print(f"     {r.test.where}: {f}")
+        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@rules_app.command("lint")
+def rules_lint() -> None:
+    """Check the rules: predicates, evidence kinds, templates and their variables, keys, tests; exit 1 on a problem.
+
+    Example: dossier rules lint
+    """
+    from country_rules.adviser import lint_rules
+
+    problems = lint_rules()
+    for p in problems:
+        out.print(f"[red]problem:[/] {p}")
+    if problems:
+        out.print(f"{len(problems)} problem(s)")
+        raise typer.Exit(1)
+    out.print("rules lint: no problems")
 
 
 # --- storage/audit/key commands ----------------------------------------------------------

@@ -36,6 +36,8 @@ def validate_mapping(data: Any, case_ref: str, extra_kinds: Iterable[str] = ()) 
 
 def evidence_path_problem(folder: Path, relative: str) -> str | None:
     """Why an evidence path cannot be used (escape, absolute, missing), or None when it is fine."""
+    if "\x00" in relative or any(ord(ch) < 32 for ch in relative):
+        return "file path contains control characters"
     pure = PurePosixPath(relative)
     if pure.is_absolute() or relative.startswith(("/", "\\")) or ":" in pure.parts[0]:
         return "file path must be relative to the case folder"

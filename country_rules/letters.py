@@ -23,7 +23,8 @@ Top-level variables (use them as {{ name }} or {{ name.field }} in a DOCX templa
 - ngo: name, caseworker, address, email.
 - contact: postal_address, email, phone.
 - location: country, city, status, status_expires, status_expires_iso.
-- military: service, rank, unit, role, left_service_date, left_service_date_iso, left_service_how.
+- military: service, service_label (in the letter's language), rank, unit, role, left_service_date,
+  left_service_date_iso, left_service_how, left_service_how_label, deployed: list of {from, to, area}.
 - prosecution: list of {article, opened, opened_iso, wanted (bool)}.
 - evidence: original documents in packet order, each {number (1..n), id, kind, kind_label,
   section, title (evidence.title or kind_label), person, person_name, person_relation_label,
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casefile.kinds import section_of
@@ -100,7 +101,7 @@ _COUNTRY_NAMES = {
 @cache
 def labels() -> dict[str, Any]:
     """The shared wording table (country_rules/labels.yaml)."""
-    text = resources.files("country_rules").joinpath("labels.yaml").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent / "labels.yaml").read_text(encoding="utf-8")
     data: dict[str, Any] = load_yaml_text(text, "country_rules/labels.yaml")
     return data
 
@@ -134,8 +135,12 @@ def kind_label(kind: str, language: str, country: str | None = None) -> str:
 
 
 def _word(group: str, key: str, language: str) -> str:
-    words = labels()[group].get(key, {})
-    return str(words.get(language) or words.get("en") or key)
+    """A label from labels.yaml; an entry left empty on purpose stays empty, an unknown key prints as is."""
+    table = labels()[group]
+    if key not in table:
+        return key
+    words = table[key]
+    return str(words[language] if language in words else words.get("en", ""))
 
 
 def _person(p: Person, language: str) -> dict[str, Any]:
@@ -269,9 +274,19 @@ def letter_context(case: Case, checklist: Checklist, *, packet_id: str, today: d
         },
         "military": {
             **_fields(military, ("service", "rank", "unit", "role")),
+            "service_label": _word("services", military["service"], lang) if military.get("service") else "",
             "left_service_date": format_date(_iso_date(left.get("date")), lang),
             "left_service_date_iso": str(left.get("date", "") or ""),
             "left_service_how": str(left.get("how", "") or ""),
+            "left_service_how_label": _word("departures", left["how"], lang) if left.get("how") else "",
+            "deployed": [
+                {
+                    "from": format_date(_iso_date(d.get("from")), lang),
+                    "to": format_date(_iso_date(d.get("to")), lang),
+                    "area": str(d.get("area", "") or ""),
+                }
+                for d in military.get("deployed", [])
+            ],
         },
         "prosecution": [
             {

@@ -104,3 +104,15 @@ def test_duplicate_yaml_key_names_the_line(example_case) -> None:  # type: ignor
     with pytest.raises(BadInput) as info:
         load_case_folder(folder)
     assert "duplicate key 'country'" in str(info.value) and "line" in str(info.value)
+
+
+def test_nul_byte_in_evidence_path_is_a_clear_error(example_case) -> None:  # type: ignore[no-untyped-def]
+    folder = example_case("fr-asylum-visa-couple")
+
+    def mutate(d: dict) -> None:  # type: ignore[type-arg]
+        d["evidence"][0]["file"] = "evidence/a\x00b.pdf"
+
+    _rewrite(folder, mutate)
+    with pytest.raises(CaseInvalid) as info:
+        load_case_folder(folder)
+    assert any("control characters" in p.what for p in info.value.problems)

@@ -32,8 +32,8 @@ class BuildOutcome:
 def evaluate_case(loaded: LoadedCase, today: date) -> country_rules.Checklist:
     """The checklist for the case's current stage, with scan warnings from the evidence itself."""
     checklist = country_rules.evaluate(loaded.case, today)
-    checklist.warnings.extend(_text_layer_warnings(loaded.case, loaded.files))
-    return checklist
+    scans = tuple(_text_layer_warnings(loaded.case, loaded.files))
+    return replace(checklist, warnings=checklist.warnings + scans) if scans else checklist
 
 
 def status_summary(checklist: country_rules.Checklist) -> dict[str, object]:

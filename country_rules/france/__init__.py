@@ -1,0 +1,3 @@
+"""Country rules package `fr`: France. The rules are data in country.yaml and procedures/*.yaml."""
+
+COUNTRY_ID = "fr"

@@ -1,0 +1,171 @@
+"""packet.pdf: letters, linked index with page ranges, sections and bookmarks, stamps on every page."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pypdf
+import pytest
+from PIL import Image
+
+from casefile.kinds import SECTION_ORDER, section_of
+from packets import BuiltPacket, LetterConverter, build_packet
+from tests.fixtures_packets import inputs_for, make_case, standard_evidence, text_pdf
+
+STAMP = re.compile(r"Dossier K7Q2-M9XD · Paquet (P-[0-9A-Z]{12}) ·\s+page (\d+) / (\d+)")
+
+
+@pytest.fixture(scope="module")
+def built(letter_converter: LetterConverter) -> tuple[BuiltPacket, object]:
+    entries, files = standard_evidence()
+    case = make_case(entries)
+    return build_packet(inputs_for(case, files), converter=letter_converter), case
+
+
+def _reader(packet: BuiltPacket) -> pypdf.PdfReader:
+    return pypdf.PdfReader(io.BytesIO(packet.packet_pdf))
+
+
+def _outline(reader: pypdf.PdfReader) -> list[tuple[int, str, int]]:
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items: list, depth: int) -> None:  # type: ignore[type-arg]
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                out.append((depth, item.title, reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline, 0)
+    return out
+
+
+def test_every_page_is_stamped_with_case_packet_and_page_number(built) -> None:  # type: ignore[no-untyped-def]
+    packet, _ = built
+    reader = _reader(packet)
+    assert len(reader.pages) == packet.pages
+    for n, page in enumerate(reader.pages, start=1):
+        match = STAMP.search(page.extract_text())
+        assert match, f"page {n} has no stamp"
+        assert match.groups() == (packet.packet_id, str(n), str(packet.pages))
+
+
+def test_stamp_is_one_shared_form_xobject(built) -> None:  # type: ignore[no-untyped-def]
+    packet, _ = built
+    with pikepdf.open(io.BytesIO(packet.packet_pdf)) as pdf:
+        stamps = {page.Resources.XObject["/DossierStamp"].objgen for page in pdf.pages}
+    assert len(stamps) == 1
+
+
+def test_one_bookmark_per_evidence_document_nested_in_sections(built) -> None:  # type: ignore[no-untyped-def]
+    packet, case = built
+    outline = _outline(_reader(packet))
+    docs = [(title, page) for depth, title, page in outline if depth == 1]
+    assert len(docs) == len(case.evidence)
+    sections = [title for depth, title, _ in outline if depth == 0][2:]  # after the letter and the index
+    assert sections == ["Identité et état civil", "Service militaire", "Poursuites pénales et casier judiciaire",
+                        "Vérification par l'association", "Récit personnel"]
+    top = [title for depth, title, _ in outline if depth == 0][:2]
+    assert top == ["Courrier d'accompagnement", "Bordereau des pièces"]
+
+
+def test_sections_follow_section_order_and_translation_follows_original(built) -> None:  # type: ignore[no-untyped-def]
+    packet, case = built
+    order = [e["id"] for e in packet.manifest["evidence"]]
+    by_id = {e.id: e for e in case.evidence}
+    ranks = []
+    for eid in order:
+        e = by_id[eid]
+        original = by_id[e.translation_of] if e.translation_of else e
+        ranks.append(SECTION_ORDER.index(section_of(original.kind)))
+    assert ranks == sorted(ranks)
+    for i, eid in enumerate(order):
+        if by_id[eid].translation_of:
+            prev = order[i - 1]
+            assert prev == by_id[eid].translation_of or by_id[prev].translation_of == by_id[eid].translation_of
+    pages = {e["id"]: e["packet_pages"] for e in packet.manifest["evidence"]}
+    assert pages["ev-id-fr"][0] == pages["ev-id"][1] + 1
+
+
+def test_index_page_ranges_point_at_the_right_pages(built) -> None:  # type: ignore[no-untyped-def]
+    packet, _ = built
+    reader = _reader(packet)
+    index_page = next(i for i, p in enumerate(reader.pages) if "Bordereau des pièces" in p.extract_text())
+    index_text = reader.pages[index_page].extract_text()
+    for entry in packet.manifest["evidence"]:
+        first, last = entry["packet_pages"]
+        label = str(first) if first == last else f"{first}–{last}"
+        assert re.search(rf"(^|\n){re.escape(entry['number'])} .*{label}(\n|$)", index_text), entry["id"]
+        if entry["content_type"] == "PDF" and entry["id"] != "ev-scan":
+            for page in range(first, last + 1):
+                assert f"Evidence id: {entry['id']}" in reader.pages[page - 1].extract_text()
+    assert reader.pages[packet.manifest["letters"][0]["packet_pages"][0] - 1].extract_text().count("Madame, Monsieur")
+
+
+def test_index_entries_link_to_the_first_page_of_each_document(built) -> None:  # type: ignore[no-untyped-def]
+    packet, _ = built
+    with pikepdf.open(io.BytesIO(packet.packet_pdf)) as pdf:
+        page_index = {p.obj.objgen: n for n, p in enumerate(pdf.pages, start=1)}
+        targets = []
+        for page in pdf.pages:
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") == "/Link":
+                    targets.append(page_index[annot.Dest[0].objgen])
+    letter_first = packet.manifest["letters"][0]["packet_pages"][0]
+    assert targets == [letter_first] + [e["packet_pages"][0] for e in packet.manifest["evidence"]]
+
+
+def test_jpeg_is_embedded_unchanged_and_exif_rotation_applied(built) -> None:  # type: ignore[no-untyped-def]
+    packet, _ = built
+    _, files = standard_evidence()
+    entry = next(e for e in packet.manifest["evidence"] if e["id"] == "ev-rotated")
+    with pikepdf.open(io.BytesIO(packet.packet_pdf)) as pdf:
+        page = pdf.pages[entry["packet_pages"][0] - 1]
+        assert int(page.obj.get("/Rotate", 0)) == 90
+        images = [v for v in page.Resources.XObject.values() if v.get("/Subtype") == "/Image"]
+        assert images[0].read_raw_bytes() == files["ev-rotated"]
+        box = [float(v) for v in page.MediaBox]
+        assert sorted((round(box[2] - box[0]), round(box[3] - box[1]))) == [595, 842]  # A4
+
+
+def test_stamp_sits_upright_at_the_displayed_foot_of_a_rotated_page(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    packet, _ = built
+    page_no = next(e for e in packet.manifest["evidence"] if e["id"] == "ev-rotated")["packet_pages"][0]
+    pdf_path = tmp_path / "p.pdf"
+    pdf_path.write_bytes(packet.packet_pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", "-f", str(page_no), "-l", str(page_no),
+                    str(pdf_path), str(tmp_path / "r")], check=True)
+    img = Image.open(next(tmp_path.glob("r*.png"))).convert("L")
+    w, h = img.size
+    assert h > w  # displayed portrait: the EXIF orientation was honoured
+
+    def dark(box: tuple[int, int, int, int]) -> int:
+        return sum(1 for v in img.crop(box).get_flattened_data() if v < 128)
+
+    foot = dark((0, h - max(3, h // 40), w, h))
+    left_edge = dark((0, 0, max(3, w // 40), h))
+    right_edge = dark((w - max(3, w // 40), 0, w, h))
+    assert foot > 0 and left_edge == 0 and right_edge == 0
+
+
+def test_duplex_padding_starts_every_part_on_an_odd_page(letter_converter: LetterConverter) -> None:
+    entries = [
+        {"id": "ev-a", "kind": "identity.internal_passport", "file": "evidence/a.pdf"},
+        {"id": "ev-a-fr", "kind": "translation", "translation_of": "ev-a", "language": "fr", "file": "evidence/b.pdf"},
+        {"id": "ev-c", "kind": "military.id_card", "file": "evidence/c.pdf"},
+    ]
+    files = {"ev-a": text_pdf("ev-a", 3), "ev-a-fr": text_pdf("ev-a-fr", 2), "ev-c": text_pdf("ev-c", 1)}
+    case = make_case(entries, household=False)
+    packet = build_packet(inputs_for(case, files, duplex=True), converter=letter_converter)
+    firsts = [e["packet_pages"][0] for e in packet.manifest["evidence"]]
+    assert all(p % 2 == 1 for p in firsts)
+    assert packet.pages % 2 == 0
+    reader = _reader(packet)
+    blanks = [n for n, p in enumerate(reader.pages, start=1) if "Page laissée blanche" in p.extract_text()]
+    assert blanks and all(STAMP.search(reader.pages[n - 1].extract_text()) for n in blanks)
+    plain = build_packet(inputs_for(case, files), converter=letter_converter)
+    assert plain.pages < packet.pages and plain.packet_id != packet.packet_id
