@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP) .system-deps
 
-$(STAMP): requirements.lock requirements-weed.txt pyproject.toml
+$(STAMP): requirements.lock requirements-weed.txt pyproject.toml $(wildcard */__init__.py)
 	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python 3.11)"; exit 2; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock

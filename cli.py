@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -296,6 +297,20 @@ def build(
     out.print(outcome.packet_id)
 
 
+def _build_group(group_file: Path, today: str | None) -> None:
+    from packets import load_group_file
+
+    refs = load_group_file(group_file)
+    case_ids = [_import_folder(Path(r)) if _is_folder_ref(r) else r for r in refs]
+    from workflows.flows import build_group_packet
+
+    result = _run_flow(build_group_packet, case_ids=case_ids, today=_today(today))
+    for case_id, packet_id in result["members"].items():
+        err.print(f"case {case_id}: packet {packet_id}")
+    err.print(f"group submission archived ({result['pages']} pages); group id:")
+    out.print(result["group_id"])
+
+
 @app.command()
 def advance(case_id: str, today: TodayOpt = None) -> None:
     """Build and archive the current stage's packet, then move the case to its next stage.
@@ -324,22 +339,15 @@ def packet_get(
 
     Example: dossier packet get P-0123456789AB -o ./out
     """
-    from packets import read_bag_zip
+    from packets import unpack_bag_zip
 
     data = _vault().get_packet(packet_id)
-    name, members = read_bag_zip(data)  # every manifest checked before anything is written
     output.mkdir(parents=True, exist_ok=True)
     if zipped:
         target = output / f"{packet_id}.zip"
         target.write_bytes(data)
     else:
-        target = (output / name).resolve()
-        for rel, content in sorted(members.items()):
-            dest = (target / rel).resolve()
-            if not dest.is_relative_to(target):
-                raise BadInput(f"packet {packet_id}: member {rel!r} would leave the output folder; refused")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(content)
+        target = unpack_bag_zip(data, output)  # every manifest checked before anything is written
     out.print(str(target))
 
 
@@ -659,7 +667,7 @@ def main() -> NoReturn:
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
-    except _click_errors() as exc:
+    except click.ClickException as exc:
         exc.show()
         sys.exit(2)
     except KeyboardInterrupt:
@@ -671,12 +679,6 @@ def main() -> NoReturn:
         err.print(f"[red]internal error[/] ({type(exc).__name__}); re-run with DOSSIER_DEBUG=1 and report it")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _click_errors() -> type[Exception]:
-    import click
-
-    return click.ClickException
 
 
 if __name__ == "__main__":

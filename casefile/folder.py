@@ -66,7 +66,8 @@ def load_case_folder(folder: Path, extra_kinds: Iterable[str] = ()) -> LoadedCas
     if not case_file.is_file():
         raise NotFound(f"{folder}: no case.yaml in this folder", hint="see examples/ for a case folder")
     data = load_yaml_file(case_file)
-    ref = data.get("case_id") if isinstance(data, dict) and isinstance(data.get("case_id"), str) else str(folder)
+    given_id = data.get("case_id") if isinstance(data, dict) else None
+    ref = given_id if isinstance(given_id, str) else str(folder)
     data = validate_mapping(data, ref, extra_kinds)
     problems: list[FieldProblem] = []
     for i, e in enumerate(data["evidence"]):

@@ -96,7 +96,7 @@ def _type_words(t: Any) -> str:
         "number": "a number",
     }
     if isinstance(t, list):
-        return " or ".join(names.get(x, x) for x in t)
+        return " or ".join(names.get(str(x), str(x)) for x in t)
     return names.get(t, str(t))
 
 

@@ -15,8 +15,8 @@ from core.errors import RulesError
 from country_rules.checklist import STATUSES, Block, Checklist, ChecklistItem
 from country_rules.deadlines import Deadline, deadlines
 from country_rules.engine import evaluate
-from country_rules.loading import country_rules, find_stage, procedure_of, rules_version
 from country_rules.loading import countries as _countries
+from country_rules.loading import country_rules, find_stage, procedure_of, rules_version
 from country_rules.model import in_force
 
 __all__ = [

@@ -133,9 +133,7 @@ def _country_kinds(root: Path) -> set[str]:
     return kinds
 
 
-def _lint_procedure(
-    file: Path, kinds: set[str], templates_root: Path, today: date, problems: list[str]
-) -> None:
+def _lint_procedure(file: Path, kinds: set[str], templates_root: Path, today: date, problems: list[str]) -> None:
     try:
         doc = load_located(file)
     except RulesError as exc:

@@ -57,8 +57,9 @@ def deadlines(case: Case) -> list[Deadline]:
     expires = (case.data.get("location") or {}).get("status_expires")
     if expires:
         out.append(
-            Deadline(case.case_id, date.fromisoformat(expires), "host-country stay status expires",
-                     "location.status_expires")
+            Deadline(
+                case.case_id, date.fromisoformat(expires), "host-country stay status expires", "location.status_expires"
+            )
         )
     out.sort(key=lambda d: (d.due, d.what))
     return out

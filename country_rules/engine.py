@@ -65,7 +65,10 @@ def _validity_problem(text: RuleText, e: Evidence, on: date) -> str | None:
                 f"before the submission date {on.isoformat()}"
             )
         if e.issued < oldest:
-            return f"issued {e.issued.isoformat()}, more than {words} before the submission date {on.isoformat()}"
+            return (
+                f"too old: evidence {e.id} issued {e.issued.isoformat()}, more than {words} before the submission "
+                f"date {on.isoformat()}"
+            )
     return None
 
 
@@ -127,7 +130,9 @@ def _evaluate_item(text: RuleText, person: Person, case: Case, on: date, warning
                 f"{v.warn_age_days} days before the submission date; a fresher copy is safer (see the rule note)"
             )
         dated = f", issued {best.issued.isoformat()}" if best.issued else ""
-        why = f"evidence {best.id} ({best.kind}{dated})" + (f", translated by {', '.join(translations)}" if translations else "")
+        why = f"evidence {best.id} ({best.kind}{dated})" + (
+            f", translated by {', '.join(translations)}" if translations else ""
+        )
     evidence_ids = tuple([best.id] + [r[2].id for r in results[1:] if r[0] == "met"])
     return ChecklistItem(text.requirement, pid, status, why, text, evidence_ids, translations)
 
@@ -139,14 +144,25 @@ def review_warnings(texts: list[RuleText], today: date, max_age_days: int) -> li
         age = (today - t.last_reviewed).days
         if age > max_age_days:
             out.append(
-                f"rule {t.requirement} ({display_path(t.file)}, line {t.line}): last reviewed {t.last_reviewed.isoformat()}, "
-                f"more than {max_age_days} days ago; a legal adviser should review it"
+                f"rule {t.requirement} ({display_path(t.file)}, line {t.line}): "
+                f"last reviewed {t.last_reviewed.isoformat()}, more than {max_age_days} days ago; "
+                "a legal adviser should review it"
             )
     return out
 
 
+def strict_review_from_env() -> bool:
+    """Whether DOSSIER_RULES_STRICT_REVIEW asks for strict review (1, true, yes)."""
+    return os.environ.get("DOSSIER_RULES_STRICT_REVIEW", "").strip().lower() in ("1", "true", "yes")
+
+
 def evaluate(case: Case, today: date, *, strict_review: bool = False) -> Checklist:
-    """The checklist of the case's current stage, using the rule texts in force on its submission date."""
+    """The checklist of the case's current stage, using the rule texts in force on its submission date.
+
+    Rule texts whose last_reviewed is older than max_review_age_days() give warnings; with
+    strict_review (or DOSSIER_RULES_STRICT_REVIEW=1) they raise RulesError instead.
+    """
+    strict_review = strict_review or strict_review_from_env()
     procedure, stage = find_stage(case.country, case.procedure, case.stage)
     on = case.effective_date(today)
     items: list[ChecklistItem] = []
@@ -162,7 +178,9 @@ def evaluate(case: Case, today: date, *, strict_review: bool = False) -> Checkli
             if all(check(expr, facts) for expr in text.when):
                 items.append(_evaluate_item(text, person, case, on, warnings))
     for notice in procedure.notices:
-        if (notice.valid_from is None or notice.valid_from <= on) and (notice.valid_to is None or on <= notice.valid_to):
+        if (notice.valid_from is None or notice.valid_from <= on) and (
+            notice.valid_to is None or on <= notice.valid_to
+        ):
             warnings.append(f"{procedure.id}: {notice.text}")
     blocks, screening_warnings = screen(case)
     warnings.extend(screening_warnings)

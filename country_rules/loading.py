@@ -7,6 +7,7 @@ Its YAML test cases live in `tests/` beside them and are not part of the rules.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -78,7 +79,7 @@ def _requirement(doc: Located, raw: dict[str, Any], path: tuple[str | int, ...])
         texts.append(
             RuleText(
                 requirement=raw["id"],
-                title=merged["title"],
+                title=str(merged["title"]),
                 kinds=tuple(merged.get("kinds") or ()),
                 applies_to=merged.get("applies_to") or "applicant",
                 when=tuple(merged.get("when") or ()),
@@ -95,7 +96,7 @@ def _requirement(doc: Located, raw: dict[str, Any], path: tuple[str | int, ...])
             )
         )
     texts.sort(key=lambda x: x.valid_from)
-    for a, b in zip(texts, texts[1:], strict=False):
+    for a, b in itertools.pairwise(texts):
         if a.valid_to is None or a.valid_to >= b.valid_from:
             raise RulesError(
                 f"{display_path(doc.file)}, line {b.line}: requirement {raw['id']!r} has two texts in force "

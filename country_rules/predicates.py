@@ -14,9 +14,12 @@ from datetime import date
 from typing import Any
 
 from casefile.model import Case, Person
+from core.errors import RulesError
 
 _PASSPORT = "identity.international_passport"
-_HOST_PERMIT_STATUSES = frozenset({"stay-extension", "temporary-residence", "refugee-claim", "asylum-seeker", "refugee"})
+_HOST_PERMIT_STATUSES = frozenset(
+    {"stay-extension", "temporary-residence", "refugee-claim", "asylum-seeker", "refugee"}
+)
 _HOST_ASYLUM_STATUSES = frozenset({"refugee-claim", "asylum-seeker", "refugee"})
 
 
@@ -44,9 +47,14 @@ def predicate(fn: Predicate) -> Predicate:
 
 
 def check(expression: str, facts: Facts) -> bool:
-    """Evaluate one `when:` entry ('name' or 'not name'); KeyError for an unknown name."""
+    """Evaluate one `when:` entry ('name' or 'not name'); RulesError for an unknown name."""
     negate = expression.startswith("not ")
     name = expression[4:] if negate else expression
+    if name not in PREDICATES:
+        raise RulesError(
+            f"unknown predicate {name!r} in a rule's `when:`",
+            hint="run `dossier rules lint` to find it and fix the rule",
+        )
     value = PREDICATES[name](facts)
     return not value if negate else value
 

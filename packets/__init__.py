@@ -1,6 +1,6 @@
 """Packet assembly: pre-flight of evidence, letters, the bundled packet.pdf and its BagIt bag."""
 
-from packets.bag import read_bag_zip
+from packets.bag import read_bag_zip, unpack_bag_zip
 from packets.build import build_packet
 from packets.group import BuiltGroup, GroupMember, build_group, group_id_for, load_group_file
 from packets.letters import LetterConverter, render_letter
@@ -30,4 +30,5 @@ __all__ = [
     "read_bag_zip",
     "render_letter",
     "text_layer_warnings",
+    "unpack_bag_zip",
 ]

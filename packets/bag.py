@@ -12,6 +12,7 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 
 from core.errors import AuditError
 from packets.zipfixed import write_zip, zip_time
@@ -55,6 +56,10 @@ def read_bag_zip(data: bytes) -> tuple[str, dict[str, bytes]]:
             files = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
     except zipfile.BadZipFile:
         raise AuditError("packet is not a readable ZIP file") from None
+    for path in files:
+        parts = path.split("/")
+        if path.startswith("/") or "\\" in path or ".." in parts or "" in parts[1:]:
+            raise AuditError("packet ZIP holds a member path that could leave its folder; refused")
     tops = {path.split("/", 1)[0] for path in files}
     if len(tops) != 1:
         raise AuditError("packet ZIP must hold exactly one bag folder")
@@ -76,3 +81,23 @@ def read_bag_zip(data: bytes) -> tuple[str, dict[str, bytes]]:
             if prefix == "manifest" and listed != {p for p in rel if p.startswith("data/")}:
                 raise AuditError(f"bag {name}: payload files and manifest-{algorithm}.txt differ")
     return name, {p[len("data/") :]: c for p, c in rel.items() if p.startswith("data/")}
+
+
+def unpack_bag_zip(data: bytes, output: Path) -> Path:
+    """Check a zipped bag (every manifest), then write the whole bag (tag files and data/) under output.
+
+    Returns the bag folder, which bagit-python validates. Nothing is written if a check fails,
+    and no member may leave the bag folder.
+    """
+    name, _ = read_bag_zip(data)  # raises AuditError before anything is written
+    target = (output / name).resolve()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist() if not info.is_dir()]
+    for info, _content in members:
+        if not (output / info.filename).resolve().is_relative_to(target):
+            raise AuditError(f"bag {name}: member {info.filename!r} would leave the bag folder; refused")
+    for info, content in members:
+        dest = (output / info.filename).resolve()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content)
+    return target

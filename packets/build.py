@@ -11,7 +11,7 @@ from typing import Any
 
 from casefile.kinds import section_of
 from casefile.model import APPLICANT, Case
-from core.errors import EvidenceRejected, RulesError
+from core.errors import EvidenceRejected, FieldProblem, RulesError
 from core.hashing import canonical_json, pretty_json, sha256_hex
 from packets.bag import bag_zip
 from packets.bundle import BundleDoc, BundleLetter, BundleMeta, assemble
@@ -163,10 +163,15 @@ def build_packet(
     pdfs: dict[str, bytes] = {}
     evidence_meta: dict[str, dict[str, Any]] = {}
     sanitisation: list[dict[str, str]] = []
+    failed: list[FieldProblem] = []
     for c in checked:
         eid = c.evidence.id
         data = inputs.files[eid]
-        pdf, changes, notes = _normalise(c, data, inputs.sanitise)
+        try:
+            pdf, changes, notes = _normalise(c, data, inputs.sanitise)
+        except Exception as exc:  # noqa: BLE001 - whatever the cause, this file cannot enter the packet
+            failed.append(FieldProblem(eid, f"could not be converted to PDF ({type(exc).__name__}): export it again"))
+            continue
         pdfs[eid] = pdf
         sanitisation.extend({"evidence": eid, "change": ch} for ch in changes)
         evidence_meta[eid] = {
@@ -182,6 +187,9 @@ def build_packet(
             "notes": notes,
         }
 
+    if failed:
+        raise EvidenceRejected(case.case_id, failed)
+
     report("letters", 0.3)
     context = {**inputs.letter_context}
     context.setdefault("packet_id", packet_id)
@@ -194,8 +202,9 @@ def build_packet(
 
     report("bundle", 0.5)
     letters = [
-        BundleLetter(spec.output_name, _letter_title(spec.output_name, lang, len(inputs.letters)),
-                     letter_pdfs[spec.output_name])
+        BundleLetter(
+            spec.output_name, _letter_title(spec.output_name, lang, len(inputs.letters)), letter_pdfs[spec.output_name]
+        )
         for spec in inputs.letters
     ]
     docs = _docs(inputs, pdfs, lang)
@@ -216,6 +225,7 @@ def build_packet(
         part = placed[f"evidence:{eid}"]
         em["packet_pages"] = [part.first, part.last]
         em["number"] = part.number
+    submission = case.submission_date or day
     manifest: dict[str, Any] = {
         "format": "dossier-packet/1",
         "packet_id": packet_id,
@@ -223,7 +233,7 @@ def build_packet(
         "country": case.country,
         "procedure": inputs.checklist.get("procedure", case.procedure),
         "stage": inputs.checklist.get("stage", case.stage),
-        "submission_date": (case.submission_date or day).isoformat() if (case.submission_date or day) else None,
+        "submission_date": submission.isoformat() if submission else None,
         "evaluated_for": day.isoformat() if day else None,
         "ready": inputs.checklist.get("ready"),
         "case_snapshot_sha256": hashes["case_snapshot_sha256"],

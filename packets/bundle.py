@@ -147,7 +147,13 @@ def assemble(
         n = counts[f"evidence:{doc.evidence_id}"]
         placed.append(
             PlacedPart(
-                f"evidence:{doc.evidence_id}", doc.title, page, page + n - 1, doc.section, doc.number, doc.person,
+                f"evidence:{doc.evidence_id}",
+                doc.title,
+                page,
+                page + n - 1,
+                doc.section,
+                doc.number,
+                doc.person,
                 doc.is_translation,
             )
         )
@@ -195,11 +201,15 @@ def _blank_page(pdf: pikepdf.Pdf, fonts: dict[str, pikepdf.Object], note: str = 
     resources = pikepdf.Dictionary()
     if note:
         w = text_width(note, 9, REGULAR)
-        ops = b"BT 0.5 g /F 9 Tf " + f"{(A4[0] - w) / 2:.2f} {A4[1] / 2:.2f}".encode() + b" Td " + pdf_string(note) + b" Tj ET"
+        ops = (
+            b"BT 0.5 g /F 9 Tf "
+            + f"{(A4[0] - w) / 2:.2f} {A4[1] / 2:.2f}".encode()
+            + b" Td "
+            + pdf_string(note)
+            + b" Tj ET"
+        )
         resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F=fonts["R"]))
-    return pikepdf.Dictionary(
-        Type=Name.Page, MediaBox=[0, 0, *A4], Resources=resources, Contents=pdf.make_stream(ops)
-    )
+    return pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, *A4], Resources=resources, Contents=pdf.make_stream(ops))
 
 
 def core_fonts(pdf: pikepdf.Pdf) -> dict[str, pikepdf.Object]:
@@ -238,9 +248,18 @@ def _draw_index(
         annots = pikepdf.Array()
         y = A4[1] - _MARGIN
         if page_no == 0:
+            originals = sum(1 for p in placed if p.section is not None and not p.is_translation)
             ops.append(_text(left, y - 16, "B", 16, meta.index_title or word("index", lang)))
             ops.append(
-                _text(left, y - 36, "R", 10, f"{word('case', lang)} {meta.case_id} · {word('packet', lang)} {meta.packet_id}")
+                _text(
+                    left,
+                    y - 36,
+                    "R",
+                    10,
+                    f"{word('case', lang)} {meta.case_id} · {word('packet', lang)} {meta.packet_id} · "
+                    f"{originals} {word('documents', lang)}, "
+                    f"{len(pdf.pages)} {word('pages', lang)}",
+                )
             )
             y -= _TOP_FIRST
         ops.append(_text(left, y - 10, "B", 8.5, "N°"))
@@ -317,7 +336,9 @@ def _pdf_date(day: date | None) -> str:
 def _metadata(pdf: pikepdf.Pdf, meta: BundleMeta) -> None:
     pdf.docinfo = pdf.make_indirect(
         pikepdf.Dictionary(
-            Title=pikepdf.String(f"{word('case', meta.language)} {meta.case_id} · {word('packet', meta.language)} {meta.packet_id}"),
+            Title=pikepdf.String(
+                f"{word('case', meta.language)} {meta.case_id} · {word('packet', meta.language)} {meta.packet_id}"
+            ),
             Producer=pikepdf.String(meta.producer),
             Creator=pikepdf.String(meta.producer),
             CreationDate=pikepdf.String(_pdf_date(meta.day)),

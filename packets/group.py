@@ -175,7 +175,7 @@ def build_group(
     payload.update({f"letters/{name}.docx": data for name, data in docx.items()})
     member_rows = []
     for m in members:
-        name, files = read_bag_zip(m.packet.bag_zip)
+        _, files = read_bag_zip(m.packet.bag_zip)
         for path, data in files.items():
             payload[f"members/{m.packet.packet_id}/{path}"] = data
         member_rows.append(
@@ -246,8 +246,9 @@ def _group_pdf(
     )
     out.Root.PageMode = pikepdf.Name.UseOutlines
     buf = io.BytesIO()
-    out.save(buf, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate,
-             fix_metadata_version=False)
+    out.save(
+        buf, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, fix_metadata_version=False
+    )
     pages = len(out.pages)
     for src in sources:
         src.close()
@@ -273,8 +274,14 @@ def _index_page(
     y = A4[1] - 56.7
     if first:
         text(left, y - 16, "B", 15, word("group_index", lang))
-        text(left, y - 34, "R", 10, f"{word('group', lang)} {context['group_id']} · "
-             f"{context['member_count']} × {word('packet', lang)}, {context['person_count']} {word('persons', lang)}")
+        text(
+            left,
+            y - 34,
+            "R",
+            10,
+            f"{word('group', lang)} {context['group_id']} · "
+            f"{context['member_count']} × {word('packet', lang)}, {context['person_count']} {word('persons', lang)}",
+        )
         y -= 60
     headers = ["N°", word("member", lang), word("persons", lang).capitalize(), word("case", lang), word("packet", lang)]
     for x, h in zip(cols, headers, strict=True):

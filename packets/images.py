@@ -71,8 +71,8 @@ def image_to_pdf(data: bytes, ctype: str) -> tuple[bytes, list[str]]:
     except (img2pdf.AlphaChannelError, img2pdf.ImageOpenError, ValueError, TypeError, OSError):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
-            pdf = _convert(_reencode(im, "PNG"), "PNG")
+            flat = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+            pdf = _convert(_reencode(flat, "PNG"), "PNG")
         notes.append("converted to a flat RGB image (transparency or colour format unsupported in PDF)")
     return pdf, notes
 

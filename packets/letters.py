@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -140,7 +141,7 @@ class LetterConverter:
             *[str(p) for p in inputs.values()],
         ]
         started = time.monotonic()
-        proc = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+        proc = subprocess.Popen(  # fixed argument list, no shell
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=work
         )
         self._runs += 1
@@ -176,10 +177,9 @@ class LetterConverter:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    """Kill soffice and the children it started: they share the process group it leads."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

@@ -9,13 +9,14 @@ are documented in packets/group.py.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.shared import Cm, Pt
 
 from packets.zipfixed import write_zip
@@ -23,7 +24,7 @@ from packets.zipfixed import write_zip
 REPO = Path(__file__).resolve().parent.parent
 COVER_LETTER_FR = REPO / "templates" / "fr" / "cover_letter.docx"
 GROUP_LETTER_FR = REPO / "templates" / "shared" / "group_cover_letter_fr.docx"
-_FIXED = datetime(2024, 1, 1, tzinfo=timezone.utc)
+_FIXED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _new(title: str) -> DocumentObject:
@@ -65,6 +66,9 @@ def _table(doc: DocumentObject, header: list[str], loop: str, cells: list[str], 
     table = doc.add_table(rows=4, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for i, w in enumerate(widths):
+        table.columns[i].width = Cm(w)
     for i, text in enumerate(header):
         cell = table.rows[0].cells[i]
         cell.text = ""
@@ -73,7 +77,11 @@ def _table(doc: DocumentObject, header: list[str], loop: str, cells: list[str], 
     for i, text in enumerate(cells):
         table.rows[2].cells[i].text = text
     table.rows[3].cells[0].text = "{%tr endfor %}"
-    for row in table.rows:
+    for n, row in enumerate(table.rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
+        if n == 0:
+            tr_pr.append(OxmlElement("w:tblHeader"))  # the header row repeats on every page
         for i, w in enumerate(widths):
             row.cells[i].width = Cm(w)
             for para in row.cells[i].paragraphs:
@@ -98,9 +106,13 @@ def cover_letter_fr() -> DocumentObject:
     _p(doc)
     _p(doc, "Le {{ today }}", align="right")
     _p(doc)
-    _p(doc, "Objet : {{ procedure_title }} ({{ stage_title }}) — {{ applicant.salutation }} {{ applicant.full_name }}"
-       "{% if accompanying %} et {{ accompanying|length }} personne{% if accompanying|length > 1 %}s{% endif %} "
-       "l'accompagnant{% endif %}", bold=True)
+    _p(
+        doc,
+        "Objet : {{ procedure_title }} ({{ stage_title }}) — {{ applicant.salutation }} {{ applicant.full_name }}"
+        "{% if accompanying %} et {{ accompanying|length }} personne{% if accompanying|length > 1 %}s{% endif %} "
+        "l'accompagnant{% endif %}",
+        bold=True,
+    )
     _p(doc, "Références : dossier {{ case_id }} — paquet {{ packet_id }} — dépôt prévu le {{ submission_date }}")
     _p(doc)
     _p(doc, "Madame, Monsieur,")

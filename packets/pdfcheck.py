@@ -100,7 +100,7 @@ def inspect_pdf(data: bytes, max_pixels: int) -> PdfReport:
         try:
             if pikepdf.parse_content_stream(page, _TEXT_OPERATORS) or _forms_have_text(page):
                 report.pages_with_text += 1
-        except (pikepdf.PdfError, pikepdf.PdfParsingError, RuntimeError):
+        except (pikepdf.PdfError, RuntimeError):  # PdfParsingError is a PdfError
             damaged_pages.append(number)
     if damaged_pages:
         listed = ", ".join(str(n) for n in damaged_pages[:5]) + (" ..." if len(damaged_pages) > 5 else "")
@@ -112,7 +112,8 @@ def inspect_pdf(data: bytes, max_pixels: int) -> PdfReport:
         return report
     if bombs:
         report.problems.append(
-            f"holds an image of more than {max_pixels:,} pixels (possible decompression bomb): rescan at a lower resolution"
+            f"holds an image of more than {max_pixels:,} pixels (possible decompression bomb): "
+            "rescan at a lower resolution"
         )
     if report.owner_encrypted:
         report.fixable.append("is encrypted (owner password with restrictions): ask for an unprotected copy")

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+import pikepdf
+
 from casefile.model import Case, Evidence
 from core.errors import FieldProblem
 from packets.images import inspect_image
@@ -68,7 +70,11 @@ def check_evidence(e: Evidence, data: bytes | None, max_pixels: int) -> Checked:
         checked.problems.append(f"content is {ctype}, name says {named or ext}: rename the file or export it again")
         return checked
     if ctype == PDF:
-        checked.pdf = inspect_pdf(data, max_pixels)
+        try:
+            checked.pdf = inspect_pdf(data, max_pixels)
+        except (pikepdf.PdfError, ValueError, TypeError, RuntimeError, RecursionError, OverflowError):
+            checked.problems.append("is damaged and cannot be read as a PDF: get a new copy")
+            return checked
         checked.problems.extend(checked.pdf.problems)
         checked.fixable.extend(checked.pdf.fixable)
     elif ctype in IMAGE_TYPES:

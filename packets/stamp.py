@@ -68,11 +68,11 @@ def stamp_pages(pdf: pikepdf.Pdf, fixed_text: str) -> None:
         matrix, width = _display_matrix(page)
         scale = min(1.0, (width - 4) / box_w) if width > 4 else 1.0
         left = (width - box_w * scale) / 2
-        _add_resources(page, form, bold)
+        stamp_name, font_name = _add_resources(page, form, bold)
         ops = (
             f"Q q {' '.join(_num(v) for v in matrix)} cm 1 0 0 1 {_num(left)} {_num(_BOTTOM)} cm "
-            f"{_num(scale)} 0 0 {_num(scale)} 0 0 cm {_STAMP} Do "
-            f"BT 0.15 g {_FONT} {_num(FONT_SIZE)} Tf {_num(_PAD + fixed_w)} {_num(_PAD + 1.2)} Td "
+            f"{_num(scale)} 0 0 {_num(scale)} 0 0 cm {stamp_name} Do "
+            f"BT 0.15 g {font_name} {_num(FONT_SIZE)} Tf {_num(_PAD + fixed_w)} {_num(_PAD + 1.2)} Td "
         ).encode()
         ops += pdf_string(f"page {number} / {total}") + b" Tj ET Q\n"
         contents = page.obj.get("/Contents")
@@ -85,15 +85,24 @@ def stamp_pages(pdf: pikepdf.Pdf, fixed_text: str) -> None:
         page.obj.Contents = parts
 
 
-def _add_resources(page: pikepdf.Page, form: pikepdf.Object, font: pikepdf.Object) -> None:
+def _add_resources(page: pikepdf.Page, form: pikepdf.Object, font: pikepdf.Object) -> tuple[str, str]:
+    """Register the stamp and its font in the page's resources under names the page does not use."""
     obj = page.obj
     if "/Resources" not in obj:
         obj.Resources = pikepdf.Dictionary()
     res = obj.Resources
-    for key, name, value in (("/XObject", _STAMP, form), ("/Font", _FONT, font)):
+    names = []
+    for key, base, value in (("/XObject", _STAMP, form), ("/Font", _FONT, font)):
         if key not in res:
             res[key] = pikepdf.Dictionary()
-        res[key][name] = value
+        table = res[key]
+        name, n = str(base), 0
+        while name in table and table[name].objgen != value.objgen:  # e.g. the evidence is itself a packet
+            n += 1
+            name = f"{base}{n}"
+        table[name] = value
+        names.append(name)
+    return names[0], names[1]
 
 
 def _box(page: pikepdf.Page) -> tuple[float, float, float, float]:

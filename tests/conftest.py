@@ -11,6 +11,8 @@ import pytest
 
 from casefile.specimens import write_specimens
 
+pytest_plugins = ["tests.fixtures_packets"]
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 DOSSIER = REPO / ".venv" / "bin" / "dossier"

@@ -122,6 +122,15 @@ def truncated_pdf(label: str) -> bytes:
     return data[: len(data) * 2 // 3]
 
 
+def bad_stream_pdf(label: str) -> bytes:
+    """A PDF whose second page's content stream does not decompress."""
+
+    def spoil(pdf: pikepdf.Pdf) -> None:
+        pdf.pages[1].obj.Contents = pikepdf.Stream(pdf, b"x\x9c not flate data", Filter=pikepdf.Name.FlateDecode)
+
+    return _with_root(text_pdf(label, pages=2), spoil)
+
+
 def huge_png_header(width: int = 60_000, height: int = 60_000) -> bytes:
     """A tiny PNG file whose header declares a huge image (decompression bomb shape)."""
     raw = io.BytesIO()
@@ -242,8 +251,14 @@ def context_for(case: Case) -> dict[str, Any]:
         "ngo": {"name": "Exemple Libertés", "caseworker": "Caseworker A", "address": "", "email": ""},
         "contact": {"postal_address": "", "email": "office@example.org", "phone": ""},
         "location": {"country": "KZ", "city": "Astana", "status": "", "status_expires": ""},
-        "military": {"service": "contract", "rank": "lieutenant", "unit": "", "role": "",
-                     "left_service_date": "30 août 2022", "left_service_how": "desertion"},
+        "military": {
+            "service": "contract",
+            "rank": "lieutenant",
+            "unit": "",
+            "role": "",
+            "left_service_date": "30 août 2022",
+            "left_service_how": "desertion",
+        },
         "prosecution": [{"article": "337", "opened": "", "wanted": True}],
         "evidence": [
             {
@@ -286,20 +301,49 @@ def standard_evidence() -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     """A realistic mix: text PDFs with translations, a scan, photos (one EXIF-rotated), a PNG screenshot."""
     entries: list[dict[str, Any]] = [
         {"id": "ev-wanted", "kind": "prosecution.wanted_notice", "file": "evidence/wanted.png", "language": "ru"},
-        {"id": "ev-wanted-fr", "kind": "translation", "translation_of": "ev-wanted", "language": "fr",
-         "sworn": True, "file": "evidence/wanted.fr.pdf"},
-        {"id": "ev-id", "kind": "identity.internal_passport", "file": "evidence/passport.pdf", "language": "ru",
-         "title": "Internal passport"},
-        {"id": "ev-id-fr", "kind": "translation", "translation_of": "ev-id", "language": "fr", "sworn": True,
-         "file": "evidence/passport.fr.pdf", "title": "Traduction assermentée : passeport intérieur"},
+        {
+            "id": "ev-wanted-fr",
+            "kind": "translation",
+            "translation_of": "ev-wanted",
+            "language": "fr",
+            "sworn": True,
+            "file": "evidence/wanted.fr.pdf",
+        },
+        {
+            "id": "ev-id",
+            "kind": "identity.internal_passport",
+            "file": "evidence/passport.pdf",
+            "language": "ru",
+            "title": "Internal passport",
+        },
+        {
+            "id": "ev-id-fr",
+            "kind": "translation",
+            "translation_of": "ev-id",
+            "language": "fr",
+            "sworn": True,
+            "file": "evidence/passport.fr.pdf",
+            "title": "Traduction assermentée : passeport intérieur",
+        },
         {"id": "ev-photo", "kind": "identity.photo", "file": "evidence/photo.jpg"},
         {"id": "ev-milid", "kind": "military.id_card", "file": "evidence/military-id.pdf", "language": "ru"},
         {"id": "ev-statement", "kind": "statement.personal", "file": "evidence/statement.pdf", "language": "fr"},
         {"id": "ev-rotated", "kind": "military.orders", "file": "evidence/orders.jpg", "language": "ru"},
-        {"id": "ev-p2-id", "kind": "identity.internal_passport", "person": "p2", "file": "evidence/p2.pdf",
-         "language": "ru"},
-        {"id": "ev-p2-id-fr", "kind": "translation", "translation_of": "ev-p2-id", "language": "fr",
-         "sworn": True, "file": "evidence/p2.fr.pdf"},
+        {
+            "id": "ev-p2-id",
+            "kind": "identity.internal_passport",
+            "person": "p2",
+            "file": "evidence/p2.pdf",
+            "language": "ru",
+        },
+        {
+            "id": "ev-p2-id-fr",
+            "kind": "translation",
+            "translation_of": "ev-p2-id",
+            "language": "fr",
+            "sworn": True,
+            "file": "evidence/p2.fr.pdf",
+        },
         {"id": "ev-scan", "kind": "vetting.report", "file": "evidence/vetting.pdf", "language": "en"},
     ]
     files = {

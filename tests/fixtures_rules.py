@@ -49,8 +49,14 @@ def _ev(id_: str, kind: str, *, person: str = "applicant", **extra: Any) -> dict
 
 
 def _tr(of: str, language: str) -> dict[str, Any]:
-    return {"id": f"{of}-{language}", "kind": "translation", "translation_of": of, "language": language,
-            "sworn": True, "file": f"evidence/{of}.{language}.pdf"}
+    return {
+        "id": f"{of}-{language}",
+        "kind": "translation",
+        "translation_of": of,
+        "language": language,
+        "sworn": True,
+        "file": f"evidence/{of}.{language}.pdf",
+    }
 
 
 def fr_visa_mapping() -> dict[str, Any]:
@@ -87,17 +93,42 @@ def de_work_mapping() -> dict[str, Any]:
             "location": {"country": "AM", "city": "Yerevan", "status": "visa-free"},
             "prosecution": [{"article": "328", "opened": "2023-02-01"}],
             "household": [
-                {"person_id": "p2", "relation": "spouse", "given_name": "Anna", "family_name": "Marchenko",
-                 "birth_date": "1993-02-17", "citizenship": "RU", "accompanying": True},
-                {"person_id": "c1", "relation": "child", "given_name": "Sofiia", "family_name": "Marchenko",
-                 "birth_date": "2019-06-30", "citizenship": "RU", "accompanying": True},
+                {
+                    "person_id": "p2",
+                    "relation": "spouse",
+                    "given_name": "Anna",
+                    "family_name": "Marchenko",
+                    "birth_date": "1993-02-17",
+                    "citizenship": "RU",
+                    "accompanying": True,
+                },
+                {
+                    "person_id": "c1",
+                    "relation": "child",
+                    "given_name": "Sofiia",
+                    "family_name": "Marchenko",
+                    "birth_date": "2019-06-30",
+                    "citizenship": "RU",
+                    "accompanying": True,
+                },
             ],
         }
     )
-    data["applicant"] = {"given_name": "Ilia", "family_name": "Marchenko", "given_name_native": "Илья",
-                         "family_name_native": "Марченко", "birth_date": "1991-11-05", "citizenship": "RU", "sex": "M"}
-    data["military"] = {"service": "mobilised", "unit": "military unit 54321", "role": "driver",
-                        "left_service": {"date": "2022-10-02", "how": "evaded-mobilisation"}}
+    data["applicant"] = {
+        "given_name": "Ilia",
+        "family_name": "Marchenko",
+        "given_name_native": "Илья",
+        "family_name_native": "Марченко",
+        "birth_date": "1991-11-05",
+        "citizenship": "RU",
+        "sex": "M",
+    }
+    data["military"] = {
+        "service": "mobilised",
+        "unit": "military unit 54321",
+        "role": "driver",
+        "left_service": {"date": "2022-10-02", "how": "evaded-mobilisation"},
+    }
     data["evidence"] = [
         _ev("ev-id", "identity.internal_passport", language="ru", issued="2016-12-01", expires="2036-11-05"),
         _tr("ev-id", "de"),

@@ -24,7 +24,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def _outline_titles(reader: PdfReader) -> list[str]:
     titles: list[str] = []
 
-    def walk(items) -> None:  # type: ignore[no-untyped-def]
+    def walk(items) -> None:
         for it in items:
             if isinstance(it, list):
                 walk(it)
@@ -35,7 +35,7 @@ def _outline_titles(reader: PdfReader) -> list[str]:
     return titles
 
 
-def test_case_folder_to_verified_packet_and_tamper_detection(env, example_case, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_case_folder_to_verified_packet_and_tamper_detection(env, example_case, tmp_path: Path) -> None:
     folder = example_case("fr-asylum-visa-couple")
     assert dossier("init", env=env).code == 0
 
@@ -90,7 +90,7 @@ def test_case_folder_to_verified_packet_and_tamper_detection(env, example_case, 
     assert "Traceback" not in bad.stderr
 
 
-def test_bad_case_folder_exits_2_with_field_paths(env, example_case) -> None:  # type: ignore[no-untyped-def]
+def test_bad_case_folder_exits_2_with_field_paths(env, example_case) -> None:
     folder = example_case("de-work-visa-family")
     text = (folder / "case.yaml").read_text()
     (folder / "case.yaml").write_text(text.replace("birth_date: 1991-11-05", "birth_date: 5.11.1991"))
@@ -100,7 +100,7 @@ def test_bad_case_folder_exits_2_with_field_paths(env, example_case) -> None:  #
     assert "Traceback" not in res.stderr + res.stdout
 
 
-def test_unknown_case_id_is_bad_input(env) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_case_id_is_bad_input(env) -> None:
     assert dossier("init", env=env).code == 0
     res = dossier("case", "show", "ZZZZ-ZZZZ", env=env)
     assert res.code == 2

@@ -98,7 +98,7 @@ def test_arbitrary_yaml_text_never_crashes_the_parser(text: str) -> None:
     max_examples=max(20, EXAMPLES // 10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(mutated_cases())
-def test_mutated_case_folders_load_or_fail_cleanly(tmp_path_factory, data: Any) -> None:  # type: ignore[no-untyped-def]
+def test_mutated_case_folders_load_or_fail_cleanly(tmp_path_factory, data: Any) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
     try:
         (folder / "case.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))

@@ -33,18 +33,20 @@ def _reader(packet: BuiltPacket) -> pypdf.PdfReader:
 def _outline(reader: pypdf.PdfReader) -> list[tuple[int, str, int]]:
     out: list[tuple[int, str, int]] = []
 
-    def walk(items: list, depth: int) -> None:  # type: ignore[type-arg]
+    def walk(items: list, depth: int) -> None:
         for item in items:
             if isinstance(item, list):
                 walk(item, depth + 1)
             else:
-                out.append((depth, item.title, reader.get_destination_page_number(item) + 1))
+                page = reader.get_destination_page_number(item)
+                assert page is not None
+                out.append((depth, item.title, page + 1))
 
     walk(reader.outline, 0)
     return out
 
 
-def test_every_page_is_stamped_with_case_packet_and_page_number(built) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_is_stamped_with_case_packet_and_page_number(built) -> None:
     packet, _ = built
     reader = _reader(packet)
     assert len(reader.pages) == packet.pages
@@ -54,26 +56,31 @@ def test_every_page_is_stamped_with_case_packet_and_page_number(built) -> None: 
         assert match.groups() == (packet.packet_id, str(n), str(packet.pages))
 
 
-def test_stamp_is_one_shared_form_xobject(built) -> None:  # type: ignore[no-untyped-def]
+def test_stamp_is_one_shared_form_xobject(built) -> None:
     packet, _ = built
     with pikepdf.open(io.BytesIO(packet.packet_pdf)) as pdf:
         stamps = {page.Resources.XObject["/DossierStamp"].objgen for page in pdf.pages}
     assert len(stamps) == 1
 
 
-def test_one_bookmark_per_evidence_document_nested_in_sections(built) -> None:  # type: ignore[no-untyped-def]
+def test_one_bookmark_per_evidence_document_nested_in_sections(built) -> None:
     packet, case = built
     outline = _outline(_reader(packet))
     docs = [(title, page) for depth, title, page in outline if depth == 1]
     assert len(docs) == len(case.evidence)
     sections = [title for depth, title, _ in outline if depth == 0][2:]  # after the letter and the index
-    assert sections == ["Identité et état civil", "Service militaire", "Poursuites pénales et casier judiciaire",
-                        "Vérification par l'association", "Récit personnel"]
+    assert sections == [
+        "Identité et état civil",
+        "Service militaire",
+        "Poursuites pénales et casier judiciaire",
+        "Vérification par l'association",
+        "Récit personnel",
+    ]
     top = [title for depth, title, _ in outline if depth == 0][:2]
     assert top == ["Courrier d'accompagnement", "Bordereau des pièces"]
 
 
-def test_sections_follow_section_order_and_translation_follows_original(built) -> None:  # type: ignore[no-untyped-def]
+def test_sections_follow_section_order_and_translation_follows_original(built) -> None:
     packet, case = built
     order = [e["id"] for e in packet.manifest["evidence"]]
     by_id = {e.id: e for e in case.evidence}
@@ -91,11 +98,12 @@ def test_sections_follow_section_order_and_translation_follows_original(built) -
     assert pages["ev-id-fr"][0] == pages["ev-id"][1] + 1
 
 
-def test_index_page_ranges_point_at_the_right_pages(built) -> None:  # type: ignore[no-untyped-def]
+def test_index_page_ranges_point_at_the_right_pages(built) -> None:
     packet, _ = built
     reader = _reader(packet)
     index_page = next(i for i, p in enumerate(reader.pages) if "Bordereau des pièces" in p.extract_text())
     index_text = reader.pages[index_page].extract_text()
+    assert f"8 pièces, {packet.pages} pages" in index_text
     for entry in packet.manifest["evidence"]:
         first, last = entry["packet_pages"]
         label = str(first) if first == last else f"{first}–{last}"
@@ -106,7 +114,7 @@ def test_index_page_ranges_point_at_the_right_pages(built) -> None:  # type: ign
     assert reader.pages[packet.manifest["letters"][0]["packet_pages"][0] - 1].extract_text().count("Madame, Monsieur")
 
 
-def test_index_entries_link_to_the_first_page_of_each_document(built) -> None:  # type: ignore[no-untyped-def]
+def test_index_entries_link_to_the_first_page_of_each_document(built) -> None:
     packet, _ = built
     with pikepdf.open(io.BytesIO(packet.packet_pdf)) as pdf:
         page_index = {p.obj.objgen: n for n, p in enumerate(pdf.pages, start=1)}
@@ -119,7 +127,7 @@ def test_index_entries_link_to_the_first_page_of_each_document(built) -> None:  
     assert targets == [letter_first] + [e["packet_pages"][0] for e in packet.manifest["evidence"]]
 
 
-def test_jpeg_is_embedded_unchanged_and_exif_rotation_applied(built) -> None:  # type: ignore[no-untyped-def]
+def test_jpeg_is_embedded_unchanged_and_exif_rotation_applied(built) -> None:
     packet, _ = built
     _, files = standard_evidence()
     entry = next(e for e in packet.manifest["evidence"] if e["id"] == "ev-rotated")
@@ -132,19 +140,33 @@ def test_jpeg_is_embedded_unchanged_and_exif_rotation_applied(built) -> None:  #
         assert sorted((round(box[2] - box[0]), round(box[3] - box[1]))) == [595, 842]  # A4
 
 
-def test_stamp_sits_upright_at_the_displayed_foot_of_a_rotated_page(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_stamp_sits_upright_at_the_displayed_foot_of_a_rotated_page(built, tmp_path: Path) -> None:
     packet, _ = built
     page_no = next(e for e in packet.manifest["evidence"] if e["id"] == "ev-rotated")["packet_pages"][0]
     pdf_path = tmp_path / "p.pdf"
     pdf_path.write_bytes(packet.packet_pdf)
-    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", "-f", str(page_no), "-l", str(page_no),
-                    str(pdf_path), str(tmp_path / "r")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "40",
+            "-gray",
+            "-png",
+            "-f",
+            str(page_no),
+            "-l",
+            str(page_no),
+            str(pdf_path),
+            str(tmp_path / "r"),
+        ],
+        check=True,
+    )
     img = Image.open(next(tmp_path.glob("r*.png"))).convert("L")
     w, h = img.size
     assert h > w  # displayed portrait: the EXIF orientation was honoured
 
     def dark(box: tuple[int, int, int, int]) -> int:
-        return sum(1 for v in img.crop(box).get_flattened_data() if v < 128)
+        return sum(1 for v in img.crop(box).get_flattened_data() if isinstance(v, int) and v < 128)
 
     foot = dark((0, h - max(3, h // 40), w, h))
     left_edge = dark((0, 0, max(3, w // 40), h))
@@ -169,3 +191,17 @@ def test_duplex_padding_starts_every_part_on_an_odd_page(letter_converter: Lette
     assert blanks and all(STAMP.search(reader.pages[n - 1].extract_text()) for n in blanks)
     plain = build_packet(inputs_for(case, files), converter=letter_converter)
     assert plain.pages < packet.pages and plain.packet_id != packet.packet_id
+
+
+def test_a_packet_as_evidence_keeps_its_own_stamp_and_gets_the_new_one(
+    built, letter_converter: LetterConverter
+) -> None:
+    packet, _ = built
+    entries = [{"id": "ev-old", "kind": "support.ngo_letter", "file": "evidence/old-packet.pdf"}]
+    case = make_case(entries, household=False, case_id="K7Q2-M9XE")
+    again = build_packet(inputs_for(case, {"ev-old": packet.packet_pdf}), converter=letter_converter)
+    reader = _reader(again)
+    first = again.manifest["evidence"][0]["packet_pages"][0]
+    text = reader.pages[first - 1].extract_text()
+    assert f"Paquet {packet.packet_id}" in text and f"Paquet {again.packet_id}" in text
+    assert f"page {first} / {again.pages}" in text

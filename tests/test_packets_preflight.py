@@ -14,6 +14,7 @@ from packets import LetterConverter, build_packet, preflight, text_layer_warning
 from packets.pdfcheck import inspect_pdf
 from tests.fixtures_packets import (
     PACKET_SECRETS,
+    bad_stream_pdf,
     embedded_file_pdf,
     encrypted_pdf,
     huge_png_header,
@@ -45,6 +46,7 @@ BAD = {
     "ev-docx": ("letter.pdf", b"PK\x03\x04" + b"\x00" * 200),
     "ev-garbage": ("x.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 50),
     "ev-jpeg-cut": ("photo.jpg", jpeg("cut")[:3000]),
+    "ev-bad-stream": ("stream.pdf", bad_stream_pdf("ev-bad-stream")),
 }
 GOOD = {
     "ev-ok-pdf": ("ok.pdf", text_pdf("ev-ok-pdf")),
@@ -63,6 +65,7 @@ EXPECTED_REASON = {
     "ev-docx": "content is a ZIP archive",
     "ev-garbage": "damaged",
     "ev-jpeg-cut": "damaged or truncated",
+    "ev-bad-stream": "content of page 2 cannot be read",
 }
 
 
@@ -73,7 +76,7 @@ def mixed() -> tuple[object, dict[str, bytes]]:
     return make_case(entries, household=False), files
 
 
-def test_preflight_names_every_bad_evidence_id_with_its_reason(mixed) -> None:  # type: ignore[no-untyped-def]
+def test_preflight_names_every_bad_evidence_id_with_its_reason(mixed) -> None:
     case, files = mixed
     problems = preflight(case, files)
     by_id: dict[str, list[str]] = {}
@@ -84,7 +87,7 @@ def test_preflight_names_every_bad_evidence_id_with_its_reason(mixed) -> None:  
         assert any(reason in what for what in by_id[eid]), (eid, by_id[eid])
 
 
-def test_build_refuses_with_exit_2_listing_all_ids_and_no_personal_data(mixed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_build_refuses_with_exit_2_listing_all_ids_and_no_personal_data(mixed, tmp_path: Path) -> None:
     case, files = mixed
     with pytest.raises(EvidenceRejected) as info:
         build_packet(inputs_for(case, files), converter=LetterConverter(soffice="/nonexistent/soffice"))
@@ -117,8 +120,15 @@ def test_pixel_limit_is_configurable_and_checked_before_decoding() -> None:
 
 def test_pdf_with_a_huge_image_object_is_refused() -> None:
     pdf = pikepdf.open(io.BytesIO(text_pdf("x")))
-    image = pdf.make_stream(b"\x00" * 10, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=90_000,
-                            Height=90_000, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+    image = pdf.make_stream(
+        b"\x00" * 10,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=90_000,
+        Height=90_000,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+    )
     pdf.pages[0].Resources.XObject = pikepdf.Dictionary(Im0=image)
     out = io.BytesIO()
     pdf.save(out)
@@ -127,10 +137,18 @@ def test_pdf_with_a_huge_image_object_is_refused() -> None:
 
 
 def test_sanitise_removes_active_content_and_records_it(letter_converter: LetterConverter) -> None:
-    entries = [_entry("ev-js", "js.pdf"), _entry("ev-launch", "l.pdf"), _entry("ev-owner", "o.pdf"),
-               _entry("ev-truncated", "t.pdf")]
-    files = {"ev-js": js_open_action_pdf("ev-js"), "ev-launch": launch_annotation_pdf("ev-launch"),
-             "ev-owner": encrypted_pdf("ev-owner", user_password=""), "ev-truncated": truncated_pdf("t")}
+    entries = [
+        _entry("ev-js", "js.pdf"),
+        _entry("ev-launch", "l.pdf"),
+        _entry("ev-owner", "o.pdf"),
+        _entry("ev-truncated", "t.pdf"),
+    ]
+    files = {
+        "ev-js": js_open_action_pdf("ev-js"),
+        "ev-launch": launch_annotation_pdf("ev-launch"),
+        "ev-owner": encrypted_pdf("ev-owner", user_password=""),
+        "ev-truncated": truncated_pdf("t"),
+    }
     case = make_case(entries, household=False)
     problems = preflight(case, files, sanitise=True)
     assert {p.where for p in problems} == {"ev-truncated"}  # damage cannot be sanitised away

@@ -42,7 +42,9 @@ def test_two_builds_in_fresh_homes_are_byte_identical(tmp_path: Path) -> None:
     assert not list((tmp_path / "home-a").glob("dossier-lo-*")), "the converter left its profile behind"
 
 
-def test_same_bytes_in_this_process_with_the_shared_converter(letter_converter: LetterConverter, tmp_path: Path) -> None:
+def test_same_bytes_in_this_process_with_the_shared_converter(
+    letter_converter: LetterConverter, tmp_path: Path
+) -> None:
     entries, files = standard_evidence()
     packet = build_packet(inputs_for(make_case(entries), files), converter=letter_converter)
     _build_in_fresh_process(tmp_path / "home", "3")

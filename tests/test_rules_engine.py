@@ -58,7 +58,9 @@ def test_two_year_old_certificate_is_too_old() -> None:
     checklist = country_rules.evaluate(make_case(data), TODAY)
     item = next(i for i in checklist.items if i.requirement == "criminal-record")
     assert item.status == "expired"
-    assert item.reason == "issued 2022-05-01, more than 6 months before the submission date 2024-05-15"
+    assert item.reason == (
+        "too old: evidence ev-record issued 2022-05-01, more than 6 months before the submission date 2024-05-15"
+    )
     assert not checklist.ready
 
 
@@ -132,13 +134,36 @@ def test_france_ofpra_texts_follow_the_2021_recodification() -> None:
 
 def test_checklist_json_has_the_contract_shape() -> None:
     doc = country_rules.evaluate(make_case(fr_visa_mapping()), TODAY).to_json()
-    assert set(doc) == {"case_id", "country", "procedure", "stage", "evaluated_for", "rules_version", "ready",
-                        "items", "blocks", "warnings"}
+    assert set(doc) == {
+        "case_id",
+        "country",
+        "procedure",
+        "stage",
+        "evaluated_for",
+        "rules_version",
+        "ready",
+        "items",
+        "blocks",
+        "warnings",
+    }
     assert doc["stage"] == "consular-submission" and doc["evaluated_for"] == "2024-05-15"
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", doc["rules_version"])
     for item in doc["items"]:
-        assert set(item) == {"requirement", "title", "kinds", "person", "status", "evidence", "translations",
-                             "reason", "source", "valid_from", "valid_to", "last_reviewed", "note"}
+        assert set(item) == {
+            "requirement",
+            "title",
+            "kinds",
+            "person",
+            "status",
+            "evidence",
+            "translations",
+            "reason",
+            "source",
+            "valid_from",
+            "valid_to",
+            "last_reviewed",
+            "note",
+        }
         assert set(item["source"]) == {"title", "url", "article"}
         assert item["status"] in country_rules.STATUSES
     assert {i["person"] for i in doc["items"]} == {"applicant"}
@@ -158,8 +183,10 @@ def test_no_personal_data_in_reasons_blocks_or_warnings() -> None:
     data = without(data, "ev-record", "ev-record-fr", "ev-milid-fr")
     checklist = country_rules.evaluate(make_case(data), TODAY)
     doc = checklist.to_json()
-    words = json.dumps({"reasons": [i["reason"] for i in doc["items"]], "blocks": doc["blocks"],
-                        "warnings": doc["warnings"]}, ensure_ascii=False)
+    words = json.dumps(
+        {"reasons": [i["reason"] for i in doc["items"]], "blocks": doc["blocks"], "warnings": doc["warnings"]},
+        ensure_ascii=False,
+    )
     for secret in [*RULES_SECRETS, "Pawel", "Павел", "Орлов"]:
         assert secret not in words
     assert "applicant: given name differs from the ICAO 9303 transliteration of given_name_native" in words
@@ -190,8 +217,12 @@ def test_stage_navigation_and_letters() -> None:
 
 def test_known_kinds_add_country_kinds_to_the_contract() -> None:
     kinds = country_rules.known_kinds()
-    assert {"identity.internal_passport", "asylum.ofpra_form", "identity.passport_unobtainable",
-            "parole.travel_application"} <= kinds
+    assert {
+        "identity.internal_passport",
+        "asylum.ofpra_form",
+        "identity.passport_unobtainable",
+        "parole.travel_application",
+    } <= kinds
 
 
 def test_deadlines_from_rules_data() -> None:
@@ -229,6 +260,9 @@ def test_review_age_warns_by_default_and_fails_in_strict_mode(monkeypatch: pytes
     assert any("last reviewed 2026-11-23, more than 30 days ago" in w for w in checklist.warnings)
     with pytest.raises(RulesError, match="past their review date"):
         country_rules.evaluate(make_case(fr_visa_mapping()), later, strict_review=True)
+    monkeypatch.setenv("DOSSIER_RULES_STRICT_REVIEW", "1")
+    with pytest.raises(RulesError, match="past their review date"):
+        country_rules.evaluate(make_case(fr_visa_mapping()), later)
     monkeypatch.setenv("DOSSIER_RULES_MAX_REVIEW_AGE_DAYS", "3650")
     assert country_rules.evaluate(make_case(fr_visa_mapping()), later, strict_review=True).ready
 

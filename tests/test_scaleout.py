@@ -20,7 +20,7 @@ PREFECT = str(REPO / ".venv" / "bin" / "prefect")
 
 
 @pytest.mark.slow
-def test_server_and_worker_build_the_example_cases(tmp_path: Path, example_case) -> None:  # type: ignore[no-untyped-def]
+def test_server_and_worker_build_the_example_cases(tmp_path: Path, example_case) -> None:
     prefect_home = tmp_path / "prefect"
     server = start_server(prefect_home)
     worker = None

@@ -15,7 +15,7 @@ _DESCRIPTIONS = {
     "advance": "Build and archive the current stage's packet, then move the case to its next stage.",
     "revalidate": "Re-check every stored case against the current rules; lists the cases whose status changed.",
 }
-_FLOWS = {"build": build_packet, "advance": advance_case, "revalidate": revalidate}
+_FLOWS: dict[str, Any] = {"build": build_packet, "advance": advance_case, "revalidate": revalidate}
 ENTRYPOINTS = {
     "build": "workflows/flows.py:build_packet",
     "advance": "workflows/flows.py:advance_case",

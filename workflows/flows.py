@@ -26,7 +26,7 @@ import country_rules  # noqa: E402
 from casefile import LoadedCase  # noqa: E402
 from core.errors import DossierError, NotReady, StorageUnavailable  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from packets import BuiltPacket  # noqa: E402
+from packets import BuiltGroup, BuiltPacket, GroupMember  # noqa: E402
 from storage import Vault  # noqa: E402
 from workflows import pipeline  # noqa: E402
 from workflows.pipeline import BuildOutcome  # noqa: E402
@@ -233,3 +233,60 @@ def revalidate(country: str | None = None, procedure: str | None = None, today: 
     changed = [r for r in results if r["changed"]]
     logger.info("revalidated %d case(s): %d changed status", len(results), len(changed))
     return {"checked": len(results), "changed": changed, "ready": sum(1 for r in results if r["after"]["ready"])}
+
+
+# --- group submissions: several cases submitted together as one -----------------------------
+
+
+@_task("assemble-member", network=True)
+def assemble_member(loaded: LoadedCase, checklist: country_rules.Checklist, actor: str, today: date) -> GroupMember:
+    """One member's packet, keeping its inputs for the group letter."""
+    with id_only_errors("assemble", loaded.case.case_id):
+        return pipeline.assemble_member(loaded, checklist, actor=actor, today=today)
+
+
+@_task("assemble-group", network=True)
+def assemble_group(members: list[GroupMember], actor: str) -> BuiltGroup:
+    """The group letter and index over the member packets."""
+    with id_only_errors("group", ",".join(m.inputs.case.case_id for m in members)):
+        return pipeline.assemble_group(members, actor=actor)
+
+
+@_task("archive-group", network=True)
+def archive_group(group: BuiltGroup, case_ids: list[str], actor: str) -> str:
+    """Encrypt and store the group bag for its members and record it in the audit chain."""
+    with id_only_errors("archive", group.group_id):
+        return vault().archive_group(group.group_id, case_ids, group.bag_zip, actor)
+
+
+@flow(name="build-group", flow_run_name="build-group", validate_parameters=True)
+def build_group_packet(
+    case_ids: list[str], requested_by: str | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """Build every member's packet, then one group submission (group letter + index), archived as one.
+
+    Args:
+        case_ids: The opaque case ids of the members, e.g. ["K7Q2-M9XD", "R2D4-8HJK"].
+        requested_by: Staff id recorded in the audit log (default: the worker's login).
+        today: Evaluate as of this date instead of today.
+    """
+    logger = get_run_logger()
+    actor = _actor(requested_by)
+    on = today or date.today()
+    members = []
+    for n, case_id in enumerate(case_ids):
+        report(f"member {n + 1}/{len(case_ids)}", 0.8 * n / len(case_ids))
+        loaded = fetch_case(case_id)
+        member = assemble_member(loaded, check_case(loaded, on), actor, on)
+        archive_packet(case_id, member.packet, actor)
+        members.append(member)
+    group = assemble_group(members, actor)
+    key = archive_group(group, case_ids, actor)
+    logger.info("group %s archived with %d member packet(s)", group.group_id, len(members))
+    report("done", 1.0)
+    return {
+        "group_id": group.group_id,
+        "object_key": key,
+        "pages": group.pages,
+        "members": {m.inputs.case.case_id: m.packet.packet_id for m in members},
+    }

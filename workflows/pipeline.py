@@ -11,7 +11,18 @@ from casefile import LoadedCase
 from core.errors import EvidenceRejected, NotReady
 from core.settings import TOOL_VERSION
 from country_rules.letters import letter_context
-from packets import BuiltPacket, LetterConverter, LetterSpec, PacketInputs, build_packet, packet_id_for, preflight
+from packets import (
+    BuiltGroup,
+    BuiltPacket,
+    GroupMember,
+    LetterConverter,
+    LetterSpec,
+    PacketInputs,
+    build_group,
+    build_packet,
+    packet_id_for,
+    preflight,
+)
 from packets import text_layer_warnings as _text_layer_warnings
 from workflows.progress import report
 
@@ -95,7 +106,9 @@ def packet_inputs(loaded: LoadedCase, checklist: country_rules.Checklist, *, act
         builder=actor,
         tool_version=TOOL_VERSION,
     )
-    context = letter_context(case, checklist, packet_id=packet_id_for(inputs), today=today)
+    # Letters are dated by the evaluation date (the planned submission date when set), not the wall clock,
+    # so the same inputs give the same bytes on any day.
+    context = letter_context(case, checklist, packet_id=packet_id_for(inputs), today=checklist.evaluated_for)
     return replace(inputs, letter_context=context)
 
 
@@ -108,6 +121,25 @@ def assemble(
     converter: LetterConverter | None = None,
 ) -> BuiltPacket:
     """Pre-flight, then render letters and bundle the packet (nothing is stored here)."""
+    return assemble_member(loaded, checklist, actor=actor, today=today, converter=converter).packet
+
+
+def assemble_member(
+    loaded: LoadedCase,
+    checklist: country_rules.Checklist,
+    *,
+    actor: str,
+    today: date,
+    converter: LetterConverter | None = None,
+) -> GroupMember:
+    """Like assemble, keeping the inputs beside the packet (a group letter needs both)."""
     ensure_buildable(loaded, checklist)
     report("letters and bundle", 0.3)
-    return build_packet(packet_inputs(loaded, checklist, actor=actor, today=today), converter=converter)
+    inputs = packet_inputs(loaded, checklist, actor=actor, today=today)
+    return GroupMember(inputs=inputs, packet=build_packet(inputs, converter=converter))
+
+
+def assemble_group(members: list[GroupMember], *, actor: str) -> BuiltGroup:
+    """The group cover letter and index over already built member packets (one submission)."""
+    report("group letter and index", 0.85)
+    return build_group(members, builder=actor, tool_version=TOOL_VERSION)

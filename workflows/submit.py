@@ -34,7 +34,7 @@ def wait_for(run_ids: list[str], *, timeout: float = 600.0, poll: float = 0.5) -
                     continue
                 run = client.read_flow_run(UUID(rid))
                 if run.state is not None and run.state.is_final():
-                    final[rid] = run.state.name
+                    final[rid] = str(run.state.name)
             if len(final) == len(run_ids):
                 return final
             time.sleep(poll)

@@ -1,0 +1,133 @@
+"""Client-side encryption in the age format (pyrage), so an auditor can decrypt with the `age` tool alone."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from typing import BinaryIO
+
+import pyrage
+from pyrage import x25519
+
+from core.errors import KeyMissing
+
+__all__ = [
+    "HashingReader",
+    "HashingWriter",
+    "Identity",
+    "Recipient",
+    "decrypt",
+    "decrypt_stream",
+    "encrypt",
+    "encrypt_stream",
+    "identity_file_text",
+    "new_identity",
+    "parse_identities",
+    "parse_recipients",
+]
+
+Identity = x25519.Identity
+Recipient = x25519.Recipient
+
+
+def new_identity() -> Identity:
+    """A fresh X25519 age identity (one per case; one per organisation key holder)."""
+    return x25519.Identity.generate()
+
+
+def identity_file_text(identity: Identity, comment: str) -> str:
+    """The identity in age-keygen's file layout, readable by `age -d -i FILE`."""
+    return f"# {comment}\n# public key: {identity.to_public()}\n{identity}\n"
+
+
+def parse_identities(text: str, where: str) -> list[Identity]:
+    """Every AGE-SECRET-KEY line of an identity file (comments and blank lines ignored)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            out.append(x25519.Identity.from_str(line))
+        except pyrage.IdentityError:
+            raise KeyMissing(f"{where} line {n}: not an age identity (AGE-SECRET-KEY-...)") from None
+    if not out:
+        raise KeyMissing(f"{where}: holds no age identity")
+    return out
+
+
+def parse_recipients(text: str, where: str) -> list[Recipient]:
+    """Every age1... recipient of a recipients file (one per line, '#' comments allowed)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            out.append(x25519.Recipient.from_str(line))
+        except pyrage.RecipientError:
+            raise KeyMissing(f"{where} line {n}: not an age recipient (age1...)") from None
+    if not out:
+        raise KeyMissing(f"{where}: lists no recipient", hint="put at least the organisation's age1... key in it")
+    return out
+
+
+def encrypt(data: bytes, recipients: Sequence[Recipient]) -> bytes:
+    """age-encrypt bytes to every recipient (any one of them can decrypt)."""
+    return pyrage.encrypt(data, list(recipients))
+
+
+def decrypt(data: bytes, identities: Sequence[Identity], what: str) -> bytes:
+    """age-decrypt; KeyMissing naming `what` when no identity fits or the bytes are not age."""
+    try:
+        return pyrage.decrypt(data, list(identities))
+    except pyrage.DecryptError as exc:
+        raise KeyMissing(f"{what}: cannot be decrypted with the available key ({exc})") from None
+
+
+class HashingReader:
+    """Wraps a binary reader and hashes what passes through (plaintext hash while encrypting)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        block = self.raw.read(n)
+        self.digest.update(block)
+        self.size += len(block)
+        return block
+
+
+class HashingWriter(io.RawIOBase):
+    """Wraps a binary writer and hashes what passes through."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, block: bytes) -> int:  # type: ignore[override]
+        self.digest.update(block)
+        self.size += len(block)
+        self.raw.write(block)
+        return len(block)
+
+
+def encrypt_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]) -> None:
+    """age-encrypt from one file object to another in 64 KiB chunks (bounded memory)."""
+    pyrage.encrypt_io(src, dst, list(recipients))
+
+
+def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], what: str) -> None:
+    """age-decrypt between file objects with bounded memory; KeyMissing naming `what` on failure."""
+    try:
+        pyrage.decrypt_io(src, dst, list(identities))
+    except pyrage.DecryptError as exc:
+        raise KeyMissing(f"{what}: cannot be decrypted with the available key ({exc})") from None

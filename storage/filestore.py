@@ -1,0 +1,168 @@
+"""The embedded default backend: a folder on one machine, written atomically (temp file, fsync, rename)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+from core.errors import ConfigError, StorageError, StorageUnavailable
+from storage.base import ObjectMissing, check_key
+
+__all__ = ["FileStore"]
+
+_CHUNK = 1024 * 1024
+_TMP_PREFIX = ".tmp-"
+
+
+class FileStore:
+    """Objects as files under one root folder (mode 0600, folders 0700); no versions are kept."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = root.as_uri()
+
+    @classmethod
+    def from_url(cls, url: str) -> FileStore:
+        """file:///absolute/path -> FileStore."""
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ConfigError(f"store URL {url!r}: a file store needs an absolute path, e.g. file:///var/lib/dossier")
+        return cls(Path(unquote(parts.path)))
+
+    def describe(self) -> str:
+        return f"folder {self.root}"
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def _tmp_for(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path.parent / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
+
+    def _write_tmp(self, path: Path, chunks: BinaryIO | bytes) -> tuple[Path, str]:
+        """Write to a fresh temp file beside the target, fsync it, return (temp path, sha256)."""
+        try:
+            tmp = self._tmp_for(path)
+            digest = hashlib.sha256()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                if isinstance(chunks, bytes):
+                    fh.write(chunks)
+                    digest.update(chunks)
+                else:
+                    while block := chunks.read(_CHUNK):
+                        fh.write(block)
+                        digest.update(block)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return tmp, digest.hexdigest()
+        except PermissionError as exc:
+            raise StorageError(f"store folder {self.root} is not writable ({exc.strerror})") from None
+        except OSError as exc:
+            raise StorageUnavailable(f"store folder {self.root}: write failed ({exc.strerror})") from None
+
+    @staticmethod
+    def _sync_dir(folder: Path) -> None:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _commit(self, tmp: Path, path: Path, if_absent: bool) -> bool:
+        try:
+            if if_absent:
+                try:
+                    os.link(tmp, path)  # atomic, fails when the name exists: no overwrite race
+                except FileExistsError:
+                    return False
+                finally:
+                    tmp.unlink(missing_ok=True)
+            else:
+                os.replace(tmp, path)
+            self._sync_dir(path.parent)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # --- the ObjectStore contract -------------------------------------------------------
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        tmp, _ = self._write_tmp(path, data)
+        self._commit(tmp, path, if_absent=False)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        if path.exists():
+            return False
+        tmp, _ = self._write_tmp(path, data)
+        return self._commit(tmp, path, if_absent=True)
+
+    def put_stream(self, key: str, src: BinaryIO, *, if_absent: bool = False) -> str | None:
+        path = self._path(key)
+        if if_absent and path.exists():
+            return None
+        tmp, digest = self._write_tmp(path, src)
+        return digest if self._commit(tmp, path, if_absent=if_absent) else None
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectMissing(key) from None
+
+    def get_stream(self, key: str, dst: BinaryIO) -> None:
+        try:
+            with self._path(key).open("rb") as fh:
+                shutil.copyfileobj(fh, dst, _CHUNK)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectMissing(key) from None
+
+    def sha256(self, key: str) -> str | None:
+        try:
+            with self._path(key).open("rb") as fh:
+                return hashlib.file_digest(fh, "sha256").hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        # Walk only the deepest folder the prefix names, then filter by the rest of it.
+        head, _, _ = prefix.rpartition("/")
+        base = self.root.joinpath(*head.split("/")) if head else self.root
+        if not base.is_dir():
+            return []
+        keys = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in files:
+                if name.startswith(_TMP_PREFIX):
+                    continue
+                key = name if rel == "." else f"{rel}/{name}"
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        self._sync_dir(path.parent)
+
+    def ensure(self) -> list[str]:
+        """Create the root folder (0700); lines saying what was done."""
+        existed = self.root.is_dir()
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return [f"store: {'kept' if existed else 'created'} folder {self.root}"]
