@@ -103,21 +103,52 @@ def _load_ref(ref: str) -> LoadedCase:
     return _vault().load_case(ref)
 
 
-def _run_flow(fn: Any, /, **params: Any) -> Any:
-    """Run a Prefect flow in this process with a progress bar on standard error."""
+def _run_flow(name: str, /, *, in_process: bool = False, **params: Any) -> Any:
+    """Run a flow (build, advance, revalidate, group) with a progress bar on standard error.
+
+    It goes to the warm flow daemon (see workflows/daemon_client.py) unless DOSSIER_DAEMON=off
+    or in_process is set; the result is plain JSON data either way.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from workflows.progress import subscribe
+    from core.settings import load_settings
+    from workflows import daemon_client
 
+    params.setdefault("requested_by", load_settings().actor)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
-        bar = progress.add_task("starting Prefect", total=1.0)
-        unsubscribe = subscribe(lambda step, frac: progress.update(bar, description=step, completed=frac))
-        try:
-            return fn(**params)
-        finally:
-            unsubscribe()
+        bar = progress.add_task("starting", total=1.0)
+
+        def show(step: str, frac: float) -> None:
+            progress.update(bar, description=step, completed=frac)
+
+        if daemon_client.enabled() and not in_process:
+            try:
+                return daemon_client.run(name, params, show)
+            except daemon_client.DaemonUnavailable as exc:
+                err.print(f"[dim]flow daemon unavailable ({exc}); running in this process[/]")
+        return _run_in_process(name, params, show)
+
+
+def _run_in_process(name: str, params: dict[str, Any], show: Any) -> Any:
+    import dataclasses
+
+    from workflows import flows
+    from workflows.progress import subscribe
+
+    fn = {
+        "build": flows.build_packet,
+        "advance": flows.advance_case,
+        "revalidate": flows.revalidate,
+        "group": flows.build_group_packet,
+    }[name]
+    unsubscribe = subscribe(show)
+    try:
+        result = fn(**params)
+    finally:
+        unsubscribe()
+    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
 
 
 # --- setup commands --------------------------------------------------------------------
@@ -290,11 +321,11 @@ def build(
     if _is_folder_ref(ref):
         case_id = _import_folder(Path(ref))
         err.print(f"imported case {case_id}")
-    from workflows.flows import build_packet
-
-    outcome = _run_flow(build_packet, case_id=case_id, today=_today(today))
-    err.print(f"case {outcome.case_id}: packet archived ({outcome.pages} pages, stage {outcome.stage}); packet id:")
-    out.print(outcome.packet_id)
+    outcome = _run_flow("build", case_id=case_id, today=_today(today).isoformat())
+    err.print(
+        f"case {outcome['case_id']}: packet archived ({outcome['pages']} pages, stage {outcome['stage']}); packet id:"
+    )
+    out.print(outcome["packet_id"])
 
 
 def _build_group(group_file: Path, today: str | None) -> None:
@@ -302,9 +333,7 @@ def _build_group(group_file: Path, today: str | None) -> None:
 
     refs = load_group_file(group_file)
     case_ids = [_import_folder(Path(r)) if _is_folder_ref(r) else r for r in refs]
-    from workflows.flows import build_group_packet
-
-    result = _run_flow(build_group_packet, case_ids=case_ids, today=_today(today))
+    result = _run_flow("group", case_ids=case_ids, today=_today(today).isoformat())
     for case_id, packet_id in result["members"].items():
         err.print(f"case {case_id}: packet {packet_id}")
     err.print(f"group submission archived ({result['pages']} pages); group id:")
@@ -318,9 +347,7 @@ def advance(case_id: str, today: TodayOpt = None) -> None:
     Refused (exit 1, with the reasons) when the checklist is not met.
     Example: dossier advance K7Q2-M9XD
     """
-    from workflows.flows import advance_case
-
-    result = _run_flow(advance_case, case_id=case_id, today=_today(today))
+    result = _run_flow("advance", case_id=case_id, today=_today(today).isoformat())
     out.print(
         f"case {case_id}: packet {result['packet_id']} archived; stage {result['from_stage']} -> {result['to_stage']}"
     )
@@ -418,9 +445,7 @@ def revalidate(
     The answer to "this rule changed: whom does it affect?".
     Example: dossier revalidate --country fr
     """
-    from workflows.flows import revalidate as revalidate_flow
-
-    report = _run_flow(revalidate_flow, country=country, procedure=procedure, today=_today(today))
+    report = _run_flow("revalidate", country=country, procedure=procedure, today=_today(today).isoformat())
     if as_json:
         _print_json(report)
         return
@@ -490,6 +515,17 @@ def serve(
             server.stop()
 
 
+@app.command("daemon-stop")
+def daemon_stop() -> None:
+    """Stop the warm flow daemons of this user (they also stop by themselves when idle).
+
+    Example: dossier daemon-stop
+    """
+    from workflows import daemon_client
+
+    out.print(f"{daemon_client.stop_all()} daemon(s) stopped")
+
+
 # --- demo --------------------------------------------------------------------------------
 
 
@@ -507,7 +543,6 @@ def demo(
 
     from casefile.specimens import write_specimens
     from core.settings import load_settings
-    from workflows.flows import build_packet
 
     examples = Path(__file__).resolve().parent / "examples"
     settings = load_settings()
@@ -523,11 +558,11 @@ def demo(
         shutil.copytree(src, dest, ignore=shutil.ignore_patterns("evidence"))
         write_specimens(dest)
         case_id = _import_folder(dest)
-        outcome = _run_flow(build_packet, case_id=case_id)
+        outcome = _run_flow("build", in_process=True, case_id=case_id)
         target = work / "packets"
         target.mkdir(parents=True, exist_ok=True)
-        packet_get(outcome.packet_id, target)
-        built.append((src.name, case_id, outcome.packet_id, outcome.pages))
+        packet_get(outcome["packet_id"], target)
+        built.append((src.name, case_id, outcome["packet_id"], outcome["pages"]))
     table = Table("example", "case id", "packet id", "pages")
     for row in built:
         table.add_row(row[0], row[1], row[2], str(row[3]))
