@@ -348,9 +348,16 @@ def advance(case_id: str, today: TodayOpt = None) -> None:
     Example: dossier advance K7Q2-M9XD
     """
     result = _run_flow("advance", case_id=case_id, today=_today(today).isoformat())
-    out.print(
-        f"case {case_id}: packet {result['packet_id']} archived; stage {result['from_stage']} -> {result['to_stage']}"
-    )
+    if result["to_stage"] is None:
+        out.print(
+            f"case {case_id}: packet {result['packet_id']} archived; {result['from_stage']} is the last stage of"
+            " its procedure, so the case stays there (start the next procedure as a new case)"
+        )
+    else:
+        out.print(
+            f"case {case_id}: packet {result['packet_id']} archived;"
+            f" stage {result['from_stage']} -> {result['to_stage']}"
+        )
 
 
 # --- packet commands ---------------------------------------------------------------------
@@ -683,6 +690,131 @@ def rules_lint() -> None:
 
 # --- storage/audit/key commands ----------------------------------------------------------
 # (owned by the storage helper)
+
+CaseOpt = Annotated[str | None, typer.Option("--case", help="Only this case's entries.", metavar="CASE_ID")]
+
+
+@case_app.command("shred")
+def case_shred(
+    case_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Crypto-shred a case: delete every version of its key, so nothing stored for it can be decrypted again.
+
+    The audit log records the shred and keeps the hashes of what was stored. This cannot be undone.
+    Example: dossier case shred K7Q2-M9XD --yes
+    """
+    from core.settings import load_settings
+
+    v = _vault()
+    v.case_state(case_id)  # unknown case: exit 2 before asking anything
+    if not yes:
+        if not sys.stdin.isatty():
+            raise BadInput(f"case {case_id}: shredding needs a confirmation", hint="add --yes to confirm")
+        typer.confirm(
+            f"Shred case {case_id}? Its case file, evidence and packets become unreadable forever", abort=True
+        )
+    if v.shred_case(case_id, load_settings().actor):
+        out.print(f"case {case_id}: key deleted (every version); its stored objects can no longer be decrypted")
+    else:
+        out.print(f"case {case_id}: was already shredded")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Checkpoint file (default: DOSSIER_HOME/checkpoints/).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign the head of the audit log (Ed25519) and write it as a checkpoint file; keep copies outside the store.
+
+    Later, `dossier audit verify --since FILE` detects any rollback or rewrite before that point.
+    Example: dossier audit checkpoint -o /media/usb/checkpoint-2026-11.json
+    """
+    cp, path = _vault().checkpoint(output)
+    if as_json:
+        _print_json(cp | {"file": str(path)})
+        return
+    out.print(f"checkpoint of entry {cp['seq']} (head {cp['head'][:16]}), signed by key {cp['key_id']}")
+    out.print(str(path))
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for audit.csv and audit.html.")] = Path(
+        "audit-report"
+    ),
+    case: CaseOpt = None,
+    since: Annotated[Path | None, typer.Option("--since", help="A checkpoint to verify against.")] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The organisation's checkpoint public key (PEM).")
+    ] = None,
+) -> None:
+    """Write the audit log as CSV and as a readable HTML report (with the verification verdict) for a board or donor.
+
+    Example: dossier audit export -o report/ --case K7Q2-M9XD
+    """
+    from storage.export import export_audit
+
+    result = export_audit(_vault().audit, output, case_id=case, since_checkpoint=since, public_key=public_key)
+    verdict = "verified" if result.ok else "VERIFICATION FAILED (see the report)"
+    out.print(f"{result.entries} entries, {verdict}")
+    out.print(str(result.csv_path))
+    out.print(str(result.html_path))
+
+
+@storage_app.command("rewrap-keys")
+def storage_rewrap_keys() -> None:
+    """Re-encrypt every case key to the recipients now listed in DOSSIER_HOME/keys/recipients.txt.
+
+    Run it after adding a recipient (legal adviser, offline recovery key) or removing one.
+    Example: echo age1... >> $DOSSIER_HOME/keys/recipients.txt && dossier storage rewrap-keys
+    """
+    from core.settings import load_settings
+
+    n = _vault().rewrap_keys(load_settings().actor)
+    out.print(f"{n} case key(s) re-encrypted to the current recipients")
+
+
+@storage_app.command("serve")
+def storage_serve(
+    data_dir: Annotated[
+        Path | None, typer.Option("--dir", help="SeaweedFS data folder (default: DOSSIER_HOME/seaweedfs).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="S3 port on 127.0.0.1.")] = 8333,
+    bucket: Annotated[str, typer.Option("--bucket", help="Bucket to create and use.")] = "dossier",
+) -> None:
+    """Run a local SeaweedFS S3 store on loopback with generated credentials; print the DOSSIER_STORE to use.
+
+    Credentials are created once and kept in the data folder. Stop with Ctrl-C.
+    Example: dossier storage serve --port 8333
+    """
+    import signal
+    import time
+
+    from core.errors import StorageUnavailable
+    from core.settings import load_settings
+    from storage.office import start_office_store
+
+    folder = data_dir or load_settings().home / "seaweedfs"
+    office = start_office_store(folder, port=port, bucket=bucket)
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        for line in office.lines():
+            out.print(line)
+        while office.server.alive():
+            time.sleep(0.5)
+        raise StorageUnavailable(f"SeaweedFS stopped unexpectedly; see {office.server.log_file}")
+    except KeyboardInterrupt:
+        err.print("stopping SeaweedFS...")
+    finally:
+        office.server.stop()
+    err.print("stopped")
 
 
 # --- entry point -------------------------------------------------------------------------

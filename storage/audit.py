@@ -47,7 +47,7 @@ _ACTION = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # Objects under these prefixes must each be recorded by an entry; an unrecorded one means a cut log.
 AUDITED_PREFIXES = ("cases/", "keys/", "packets/")
 # Actions recording that their object was deliberately removed (crypto-shredding).
-DELETING_ACTIONS = frozenset({"shred-case", "delete-object"})
+DELETING_ACTIONS = frozenset({"shred-case", "shred-group", "delete-object"})
 _FIELDS = ("v", "seq", "time", "action", "actor", "case_id", "object_key", "sha256", "prev")
 
 
@@ -316,9 +316,7 @@ class AuditLog:
                 expected_prev = None
                 continue
             if entry["seq"] != seq:
-                report.problems.append(
-                    Problem(seq, f"holds entry {entry['seq']}: entries were reordered or renamed")
-                )
+                report.problems.append(Problem(seq, f"holds entry {entry['seq']}: entries were reordered or renamed"))
             actual = entry_hash(entry)
             if actual != entry["hash"]:
                 report.problems.append(Problem(seq, f"content was changed (action {entry['action']!r})"))
@@ -443,4 +441,3 @@ class AuditLog:
         return sign_checkpoint(
             signing_key, store=self.store.url, seq=seq, head=report.head or GENESIS, time=_now(), entries=seq
         )
-

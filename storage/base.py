@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 
 from core.errors import ConfigError, StorageError
 
+StrList = list[str]  # (a name: the classes below define a method called `list`)
+
 __all__ = ["ObjectMissing", "ObjectStore", "check_key", "open_store"]
 
-# Keys are opaque ids joined by "/": letters, digits, dot, dash, underscore; never "..", never absolute.
+# StrList are opaque ids joined by "/": letters, digits, dot, dash, underscore; never "..", never absolute.
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 
 
@@ -64,7 +66,7 @@ class ObjectStore(Protocol):
         """Whether an object is stored under the key."""
         ...
 
-    def list(self, prefix: str) -> list[str]:
+    def list(self, prefix: str) -> StrList:
         """Every key starting with prefix, sorted."""
         ...
 
@@ -76,7 +78,7 @@ class ObjectStore(Protocol):
         """One line for humans: where the objects live (no credentials)."""
         ...
 
-    def ensure(self) -> list[str]:
+    def ensure(self) -> StrList:
         """Create the folder or bucket if missing (idempotent); lines saying what was done."""
         ...
 
@@ -91,7 +93,7 @@ def open_store(url: str, **options: object) -> ObjectStore:
     if scheme == "s3":
         from storage.s3store import S3Store
 
-        return S3Store.from_url(url, **options)  # type: ignore[arg-type]
+        return S3Store.from_url(url, **options)
     raise ConfigError(
         f"store URL {url!r}: unknown scheme {scheme or '(none)'!r}",
         hint="use file:///absolute/path or s3://bucket?endpoint=http://127.0.0.1:8333 in DOSSIER_STORE",

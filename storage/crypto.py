@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 import pyrage
 from pyrage import x25519
+from pyrage.x25519 import Identity, Recipient
 
 from core.errors import KeyMissing
 
@@ -26,9 +27,6 @@ __all__ = [
     "parse_identities",
     "parse_recipients",
 ]
-
-Identity = x25519.Identity
-Recipient = x25519.Recipient
 
 
 def new_identity() -> Identity:
@@ -102,9 +100,9 @@ class HashingReader:
 
 
 class HashingWriter(io.RawIOBase):
-    """Wraps a binary writer and hashes what passes through."""
+    """Wraps a binary writer (None: discard) and hashes what passes through."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO | None) -> None:
         super().__init__()
         self.raw = raw
         self.digest = hashlib.sha256()
@@ -116,7 +114,8 @@ class HashingWriter(io.RawIOBase):
     def write(self, block: bytes) -> int:  # type: ignore[override]
         self.digest.update(block)
         self.size += len(block)
-        self.raw.write(block)
+        if self.raw is not None:
+            self.raw.write(block)
         return len(block)
 
 
@@ -125,7 +124,7 @@ def encrypt_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient]
     pyrage.encrypt_io(src, dst, list(recipients))
 
 
-def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], what: str) -> None:
+def decrypt_stream(src: BinaryIO, dst: BinaryIO | HashingWriter, identities: Sequence[Identity], what: str) -> None:
     """age-decrypt between file objects with bounded memory; KeyMissing naming `what` on failure."""
     try:
         pyrage.decrypt_io(src, dst, list(identities))

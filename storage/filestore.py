@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit
 from core.errors import ConfigError, StorageError, StorageUnavailable
 from storage.base import ObjectMissing, check_key
 
+StrList = list[str]  # (a name: the classes below define a method called `list`)
+
 __all__ = ["FileStore"]
 
 _CHUNK = 1024 * 1024
@@ -136,7 +138,7 @@ class FileStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def list(self, prefix: str) -> list[str]:
+    def list(self, prefix: str) -> StrList:
         # Walk only the deepest folder the prefix names, then filter by the rest of it.
         head, _, _ = prefix.rpartition("/")
         base = self.root.joinpath(*head.split("/")) if head else self.root
@@ -161,7 +163,7 @@ class FileStore:
             return
         self._sync_dir(path.parent)
 
-    def ensure(self) -> list[str]:
+    def ensure(self) -> StrList:
         """Create the root folder (0700); lines saying what was done."""
         existed = self.root.is_dir()
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -35,7 +35,7 @@ class KmsWrapper:
             from botocore.config import Config
 
             config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-            self._client = boto3.client(
+            self._client = boto3.session.Session().client(
                 "kms", endpoint_url=self.endpoint_url, region_name=self.region or _region(), config=config
             )
         return self._client
@@ -50,7 +50,9 @@ class KmsWrapper:
         try:
             return getattr(self._kms(), op)(**kwargs)
         except NoCredentialsError:
-            raise ConfigError("AWS KMS: no AWS credentials found", hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID") from None
+            raise ConfigError(
+                "AWS KMS: no AWS credentials found", hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID"
+            ) from None
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "error")
             raise KeyMissing(

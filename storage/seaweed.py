@@ -95,7 +95,8 @@ def find_weed() -> Path:
 
 def _free_ports(n: int) -> list[int]:
     """n distinct currently-free TCP ports on 127.0.0.1 (also free at port+10000 for gRPC defaults)."""
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < n:
             s = socket.socket()
@@ -151,6 +152,17 @@ class SeaweedServer:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM it when its parent dies (no orphaned server)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _s3_answers(endpoint: str) -> bool:
     """True once the S3 gateway replies to HTTP at all (403 for an unsigned request is a reply)."""
     try:
@@ -169,6 +181,7 @@ def start_seaweed(
     s3_port: int | None = None,
     timeout: float = 30.0,
     weed: Path | None = None,
+    die_with_parent: bool = True,
 ) -> SeaweedServer:
     """Start `weed mini` on 127.0.0.1 with an S3 identity config and wait until S3 answers."""
     binary = weed or find_weed()
@@ -201,7 +214,13 @@ def start_seaweed(
     log_file = data_dir / "weed.log"
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=scratch
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=scratch,
+            preexec_fn=_die_with_parent if die_with_parent else None,
         )
     endpoint = f"http://127.0.0.1:{ports['s3.port']}"
     server = SeaweedServer(proc, endpoint, data_dir, idents, ports, log_file, scratch)

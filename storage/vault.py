@@ -14,8 +14,8 @@ crypto-shreds the case while the audit log keeps every hash.
 from __future__ import annotations
 
 import copy
+import io
 import json
-import os
 import re
 import secrets
 import tempfile
@@ -30,7 +30,7 @@ from core.hashing import canonical_json, sha256_hex
 from core.settings import Settings, load_settings
 from storage.audit import AuditLog, _now
 from storage.base import ObjectMissing, ObjectStore, open_store
-from storage.crypto import HashingReader, Identity, decrypt, decrypt_stream, encrypt, encrypt_stream, new_identity
+from storage.crypto import HashingWriter, Identity, decrypt, decrypt_stream, encrypt, encrypt_stream, new_identity
 from storage.keys import OrgKeys
 from storage.kms import kms_from_env
 
@@ -112,10 +112,11 @@ class Vault:
             return cached
         found = self._key_objects(case_id)
         if not found:
-            if self._records(case_id):
+            if self._had_objects(case_id):
                 raise KeyMissing(
-                    f"case {case_id}: its key was shredded; its stored objects can no longer be decrypted",
-                    hint="the audit log still lists what was stored (`dossier audit log --case " + case_id + "`)",
+                    f"{self._label(case_id)} {case_id}: its key was shredded; "
+                    "its stored objects can no longer be decrypted",
+                    hint=f"the audit log still lists what was stored (`dossier audit log --case {case_id}`)",
                 )
             raise NotFound(f"case {case_id}: no such case in {self.store.describe()}", hint="see `dossier case list`")
         key = found[0]
@@ -128,7 +129,14 @@ class Vault:
             self._case_keys[case_id] = identity
         return identity
 
-    def _ensure_case_key(self, case_id: str, actor: str) -> Identity:
+    def _had_objects(self, owner_id: str) -> bool:
+        """Whether a case (records) or a group submission (its packet) was stored under this id."""
+        return bool(self._records(owner_id) or self.store.list(f"packets/{owner_id}/"))
+
+    def _label(self, owner_id: str) -> str:
+        return "case" if self._records(owner_id) else "group submission"
+
+    def _ensure_case_key(self, case_id: str, actor: str, action: str = "create-case-key") -> Identity:
         try:
             return self._case_key(case_id)
         except NotFound:
@@ -138,7 +146,7 @@ class Vault:
         key = f"keys/{case_id}{self.keys.wrapped_suffix}"
         if not self.store.put_if_absent(key, wrapped):
             return self._case_key(case_id)  # another process created it first: use theirs
-        self.audit.append("create-case-key", actor, case_id, key, sha256_hex(wrapped))
+        self.audit.append(action, actor, case_id, key, sha256_hex(wrapped))
         with self._lock:
             self._case_keys[case_id] = identity
         return identity
@@ -228,9 +236,7 @@ class Vault:
                 evidence[ev.id] = {"object": key, "sha256": digest, "size": len(data)}
             now = _now()
             state = (
-                latest[1]["state"]
-                if latest
-                else {"stage": case.stage, "packets": [], "status": None, "created": now}
+                latest[1]["state"] if latest else {"stage": case.stage, "packets": [], "status": None, "created": now}
             )
             record = {
                 "format": RECORD_FORMAT,
@@ -268,6 +274,7 @@ class Vault:
             "status": record["state"].get("status"),
             "created": record["state"].get("created"),
             "evidence_count": len(record["evidence"]),
+            "groups": record["state"].get("groups", []),
         }
 
     @staticmethod
@@ -331,7 +338,8 @@ class Vault:
 
     def archive_packet(self, case_id: str, packet_id: str, bag_zip: bytes, actor: str) -> str:
         """Encrypt and store a packet, record it; the same packet id and bytes again change nothing."""
-        return self._archive(case_id, packet_id, sha256_hex(bag_zip), len(bag_zip), lambda: _BytesSource(bag_zip), actor)
+        source = lambda: io.BytesIO(bag_zip)  # noqa: E731
+        return self._archive(case_id, packet_id, sha256_hex(bag_zip), len(bag_zip), source, actor)
 
     def archive_packet_file(self, case_id: str, packet_id: str, path: Path, actor: str) -> str:
         """archive_packet for a bag on disk, streamed with bounded memory (large packets)."""
@@ -383,34 +391,56 @@ class Vault:
         self._update(case_id, "record-packet", actor, change)
         return key
 
+    def archive_group(self, group_id: str, case_ids: list[str], bag_zip: bytes, actor: str) -> str:
+        """Store a group submission under a key of its own, listed in every member case (idempotent).
+
+        Shredding any member case also shreds the group's key: the group bag holds every member's data.
+        """
+        _check_id("group id", group_id)
+        for case_id in case_ids:
+            self._require(case_id)
+        plain_sha = sha256_hex(bag_zip)
+        identity = self._ensure_case_key(group_id, actor, "create-group-key")
+        key = f"packets/{group_id}/{group_id}.age"
+        digest = self._store_packet(key, lambda: io.BytesIO(bag_zip), identity)
+        recorded = False
+        if digest is None:
+            digest = self._adopt_packet(key, identity, plain_sha, group_id, group_id)
+            recorded = any(e.get("object_key") == key for e in self.audit.entries(group_id))
+        if not recorded:
+            self.audit.append("archive-group", actor, group_id, key, digest)
+        row = {"group_id": group_id, "object_key": key, "members": list(case_ids), "archived": _now()}
+        for case_id in case_ids:
+
+            def change(rec: dict[str, Any]) -> dict[str, Any] | None:
+                if any(g["group_id"] == group_id for g in rec["state"].setdefault("groups", [])):
+                    return None
+                rec["state"]["groups"].append(row)
+                return rec
+
+            self._update(case_id, "record-group", actor, change)
+        return key
+
     def _store_packet(self, key: str, source: Callable[[], BinaryIO], identity: Identity) -> str | None:
         """Encrypt through a temporary file (bounded memory) and store if absent; ciphertext sha256 or None."""
         if self.store.exists(key):
             return None
         with tempfile.TemporaryFile(prefix="dossier-") as tmp, source() as src:
-            encrypt_stream(src, tmp, [identity.to_public()])  # type: ignore[arg-type]
+            encrypt_stream(src, tmp, [identity.to_public()])
             tmp.seek(0)
-            return self.store.put_stream(key, tmp, if_absent=True)  # type: ignore[arg-type]
+            return self.store.put_stream(key, tmp, if_absent=True)
 
     def _adopt_packet(self, key: str, identity: Identity, plain_sha: str, case_id: str, packet_id: str) -> str:
-        with tempfile.TemporaryFile(prefix="dossier-") as tmp:
-            self.store.get_stream(key, tmp)  # type: ignore[arg-type]
-            tmp.seek(0)
-            import hashlib
-
-            stored_sha = hashlib.file_digest(tmp, "sha256").hexdigest()
-            tmp.seek(0)
-            check = HashingReader(tmp)  # type: ignore[arg-type]
-            with open(os.devnull, "wb") as sink:
-                decrypt_stream(check, sink, [identity], f"packet {packet_id}")  # type: ignore[arg-type]
-        # HashingReader saw ciphertext; compare plaintext by decrypting again into a hash.
-        plain = _plain_sha_of(self.store, key, identity, packet_id)
-        if plain != plain_sha:
+        """The ciphertext sha256 of an already stored packet, after checking it holds the same bag."""
+        if _plain_sha_of(self.store, key, identity, packet_id) != plain_sha:
             raise StorageError(
                 f"packet {packet_id} of case {case_id} is already stored with different content",
                 hint="an archived packet is never replaced; build again to get a new packet id",
             )
-        return stored_sha
+        stored = self.store.sha256(key)
+        if stored is None:
+            raise ObjectMissing(key)
+        return stored
 
     def _packet_key(self, packet_id: str) -> tuple[str, str]:
         _check_id("packet id", packet_id)
@@ -430,26 +460,62 @@ class Vault:
         key, case_id = self._packet_key(packet_id)
         identity = self._case_key(case_id)
         with tempfile.TemporaryFile(prefix="dossier-") as tmp:
-            self.store.get_stream(key, tmp)  # type: ignore[arg-type]
+            self.store.get_stream(key, tmp)
             tmp.seek(0)
-            decrypt_stream(tmp, dst, [identity], f"packet {packet_id}")  # type: ignore[arg-type]
+            decrypt_stream(tmp, dst, [identity], f"packet {packet_id}")
 
     # --- shredding ----------------------------------------------------------------------
 
     def shred_case(self, case_id: str, actor: str) -> bool:
-        """Delete every version of the case key (crypto-shredding) and record it; False if already shredded."""
+        """Delete every version of the case key (and of its group submissions' keys) and record it.
+
+        False when it was already shredded.
+        """
         _check_id("case id", case_id)
         keys = self._key_objects(case_id)
         if not keys:
             if self._records(case_id):
                 return False
             raise NotFound(f"case {case_id}: no such case in {self.store.describe()}")
+        try:  # group submissions holding this case's data go too (when the record can still be read)
+            latest = self._latest(case_id)
+        except KeyMissing:
+            latest = None
+        groups = [g["group_id"] for g in (latest[1]["state"].get("groups", []) if latest else [])]
         for key in keys:
             self.store.delete(key)
             self.audit.append("shred-case", actor, case_id, key, None)
+        for group_id in groups:
+            for key in self._key_objects(group_id):
+                self.store.delete(key)
+                self.audit.append("shred-group", actor, group_id, key, None)
         with self._lock:
-            self._case_keys.pop(case_id, None)
+            for owner in (case_id, *groups):
+                self._case_keys.pop(owner, None)
         return True
+
+    def rewrap_keys(self, actor: str) -> int:
+        """Re-encrypt every case (and group) key to the current recipients file; how many were rewrapped.
+
+        Run it after adding or removing a recipient. On a versioned bucket older versions of each key
+        remain (wrapped to the old recipients) until removed; shredding removes every version.
+        """
+        count = 0
+        for key in self.store.list("keys/"):
+            name = key[len("keys/") :]
+            owner, suffix = name.rsplit(".", 1)[0], "." + name.rsplit(".", 1)[1]
+            if suffix not in _KEY_SUFFIXES:
+                continue
+            identity = self.keys.unwrap_case_key(self.store.get(key), owner, suffix)
+            wrapped = self.keys.wrap_case_key(identity, owner)
+            target = f"keys/{owner}{self.keys.wrapped_suffix}"
+            self.store.put(target, wrapped)
+            self.audit.append("rewrap-key", actor, owner, target, sha256_hex(wrapped))
+            if target != key:
+                self.store.delete(key)
+                self.audit.append("delete-object", actor, owner, key, None)
+            count += 1
+        return count
 
     # --- checkpoints --------------------------------------------------------------------
 
@@ -464,30 +530,10 @@ class Vault:
         return cp, target
 
 
-class _BytesSource:
-    """A context-managed reader over bytes (the same interface as an open file)."""
-
-    def __init__(self, data: bytes) -> None:
-        import io
-
-        self._io = io.BytesIO(data)
-
-    def __enter__(self) -> BinaryIO:
-        return self._io
-
-    def __exit__(self, *exc: object) -> None:
-        self._io.close()
-
-
 def _plain_sha_of(store: ObjectStore, key: str, identity: Identity, packet_id: str) -> str:
-    from storage.crypto import HashingWriter
-
     with tempfile.TemporaryFile(prefix="dossier-") as tmp:
-        store.get_stream(key, tmp)  # type: ignore[arg-type]
+        store.get_stream(key, tmp)
         tmp.seek(0)
-        sink = HashingWriter(open(os.devnull, "wb"))  # noqa: SIM115
-        try:
-            decrypt_stream(tmp, sink, [identity], f"packet {packet_id}")  # type: ignore[arg-type]
-        finally:
-            sink.raw.close()
+        sink = HashingWriter(None)
+        decrypt_stream(tmp, sink, [identity], f"packet {packet_id}")
         return sink.digest.hexdigest()

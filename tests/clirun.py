@@ -27,6 +27,7 @@ def dossier(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: f
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))}
     full_env.update(env)
     full_env.setdefault("COLUMNS", "200")
+    full_env.setdefault("DOSSIER_DAEMON", "off")  # tests that want the warm daemon ask for it and stop it
     proc = subprocess.run(
         [str(DOSSIER), *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout
     )

@@ -23,6 +23,8 @@ EXAMPLE_SECRETS = ["Pavel", "Orlov", "1998-03-14", "Tomsk", "Vera", "Marchenko",
 # Prefect must never touch the developer's own ~/.prefect from the tests.
 _SESSION_HOME = Path(os.environ.setdefault("DOSSIER_TEST_ROOT", "/tmp/dossier-tests")) / f"s{os.getpid()}"
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
+os.environ["DOSSIER_DAEMON"] = "off"
+(_SESSION_HOME / "prefect").mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
@@ -40,8 +42,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def example_case(tmp_path: Path) -> Callable[[str], Path]:
     """Copy an example case folder into tmp and generate its specimen evidence."""
 
+    made: list[Path] = []
+
     def make(name: str) -> Path:
-        dest = tmp_path / "cases" / name
+        dest = tmp_path / "cases" / str(len(made)) / name
+        made.append(dest)
         shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("evidence"))
         write_specimens(dest)
         return dest
@@ -49,9 +54,8 @@ def example_case(tmp_path: Path) -> Callable[[str], Path]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def session_root() -> Iterator[Path]:
-    """A per-session scratch folder (Prefect's home lives here)."""
-    _SESSION_HOME.mkdir(parents=True, exist_ok=True)
+    """A per-session scratch folder (Prefect's home lives here), removed at the end."""
     yield _SESSION_HOME
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)

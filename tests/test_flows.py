@@ -49,6 +49,18 @@ def test_advance_builds_archives_and_moves_to_the_next_stage(vault: Vault, examp
     assert vault.case_state(case_id)["stage"] == result["to_stage"]
     assert [p["packet_id"] for p in vault.packets_of(case_id)] == [result["packet_id"]]
     assert vault.audit.verify().ok
+    # The arrival stage needs the visa itself: the next advance is refused and says so.
+    with pytest.raises(NotReady) as info:
+        flows.advance_case(case_id, today=TODAY)
+    assert "travel.visa" in str(info.value)
+    assert vault.case_state(case_id)["stage"] == result["to_stage"]
+
+
+def test_advance_from_the_last_stage_archives_and_stays(vault: Vault, example_case) -> None:
+    case_id = _import(vault, example_case("de-work-visa-family"))
+    last = flows.advance_case(case_id, today=TODAY)
+    assert last["to_stage"] is None and last["from_stage"] == "visa-application"
+    assert len(vault.packets_of(case_id)) == 1
 
 
 def test_advance_is_refused_with_the_reason_when_evidence_is_missing(vault: Vault, example_case) -> None:
@@ -103,6 +115,12 @@ def test_prefect_records_the_runs_and_no_personal_data(vault: Vault, example_cas
     for name in ("fr-asylum-visa-couple", "de-work-visa-family"):
         case_id = _import(vault, example_case(name))
         flows.advance_case(case_id, today=TODAY)
+    folder = example_case("de-work-visa-family")  # a refused run's messages reach Prefect too
+    data = yaml.safe_load((folder / "case.yaml").read_text())
+    data["evidence"] = [e for e in data["evidence"] if not e["kind"].startswith("employment.")]
+    (folder / "case.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    with pytest.raises(NotReady):
+        flows.advance_case(_import(vault, folder), today=TODAY)
     prefect_home = Path(os.environ["PREFECT_HOME"])
     db = prefect_home / "prefect.db"
     with sqlite3.connect(db) as conn:

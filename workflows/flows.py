@@ -24,7 +24,7 @@ from prefect.utilities.annotations import unmapped  # noqa: E402
 
 import country_rules  # noqa: E402
 from casefile import LoadedCase  # noqa: E402
-from core.errors import DossierError, NotReady, StorageUnavailable  # noqa: E402
+from core.errors import DossierError, StorageUnavailable  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from packets import BuiltGroup, BuiltPacket, GroupMember  # noqa: E402
 from storage import Vault  # noqa: E402
@@ -160,11 +160,8 @@ def advance_case(case_id: str, requested_by: str | None = None, today: date | No
     case = fetch_case(case_id).case
     following = country_rules.next_stage(case.country, case.procedure, outcome.stage)
     if following is None:
-        raise NotReady(
-            f"case {case_id}: stage {outcome.stage} is the last stage of procedure {case.procedure}; "
-            f"packet {outcome.packet_id} is archived, there is no next stage to move to",
-            hint="start the next procedure as a new case when the law requires it",
-        )
+        logger.info("case %s: stage %s is the last of its procedure; packet archived", case_id, outcome.stage)
+        return {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": None}
     move_stage(case_id, following, actor)
     logger.info("case %s advanced from %s to %s", case_id, outcome.stage, following)
     return {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": following}

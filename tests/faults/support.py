@@ -1,0 +1,193 @@
+"""Shared pieces of the fault tests: an office (home + store + one imported case), runs that can be killed, checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from casefile import load_case_folder
+from core.errors import DossierError
+from core.settings import Settings
+from packets import read_bag_zip
+from storage import Vault
+from tests.conftest import DOSSIER, REPO
+
+PY = REPO / ".venv" / "bin" / "python"
+HOOK_DIR = Path(__file__).resolve().parent / "hook"
+CASE_NAME = "fr-asylum-visa-couple"
+ACTOR = "fault-tester"
+
+
+@dataclass(frozen=True)
+class Office:
+    """One organisation's DOSSIER_HOME and store, holding one imported case."""
+
+    home: Path
+    store_url: str
+    case_id: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self, **more: str) -> dict[str, str]:
+        """The environment of a subprocess working for this office (nothing inherited from DOSSIER_/PREFECT_)."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))}
+        return base | {
+            "DOSSIER_HOME": str(self.home),
+            "DOSSIER_STORE": self.store_url,
+            "DOSSIER_ACTOR": ACTOR,
+            "COLUMNS": "200",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            **self.extra_env,
+            **more,
+        }
+
+    def vault(self) -> Vault:
+        """A vault on this office, in this process (S3 credentials must be in os.environ for s3 stores)."""
+        return Vault(Settings(home=self.home, store_url=self.store_url, actor="fault-check"))
+
+    @property
+    def store_root(self) -> Path | None:
+        return self.home / "store" if self.store_url.startswith("file://") else None
+
+
+def new_office(home: Path, case_folder: Path, *, store_url: str | None = None, **extra_env: str) -> Office:
+    """Initialise an office and import the case folder into it (in process, through the Vault API)."""
+    import country_rules
+
+    url = store_url or (home / "store").resolve().as_uri()
+    office = Office(home=home, store_url=url, case_id="", extra_env=dict(extra_env))
+    vault = office.vault()
+    vault.init()
+    loaded = load_case_folder(case_folder, extra_kinds=country_rules.known_kinds())
+    case_id = vault.import_case(loaded, ACTOR)
+    return replace(office, case_id=case_id)
+
+
+def copy_office(office: Office, dest: Path) -> Office:
+    """An independent copy of a file-store office (home, keys, store, audit witness)."""
+    assert office.store_root is not None
+    shutil.copytree(office.home, dest, symlinks=True)
+    return replace(office, home=dest, store_url=(dest / "store").resolve().as_uri())
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def killed(self) -> bool:
+        return self.code == -signal.SIGKILL
+
+    @property
+    def last_line(self) -> str:
+        lines = [ln.strip() for ln in self.stdout.splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run(
+    cmd: list[str],
+    env: dict[str, str],
+    *,
+    kill_after: float | None = None,
+    timeout: float = 240.0,
+) -> Run:
+    """Run a command in its own process group; SIGKILL the group after kill_after seconds if still running."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=kill_after if kill_after is not None else timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate(timeout=60)
+        if kill_after is None:
+            raise AssertionError(f"{cmd[:3]} did not finish within {timeout:.0f} s: {err[-2000:]}") from None
+    finally:
+        _kill_group(proc)  # whatever the process left behind in its group (e.g. Prefect's ephemeral server)
+    return Run(proc.returncode, out, err, time.monotonic() - started)
+
+
+def run_driver(
+    office: Office,
+    *,
+    kill_at_write: int | None = None,
+    kill_after: float | None = None,
+    trace: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """The plain build (tests/faults/build_driver.py) for the office's case."""
+    cmd = [str(PY), "-m", "tests.faults.build_driver", office.case_id]
+    if kill_at_write is not None:
+        cmd += ["--kill-at-write", str(kill_at_write)]
+    if trace is not None:
+        cmd += ["--trace", str(trace)]
+    return run(cmd, env or office.env(), kill_after=kill_after)
+
+
+def run_cli(
+    office: Office,
+    *args: str,
+    prefect_home: Path,
+    kill_at_write: int | None = None,
+    kill_after: float | None = None,
+    timeout: float = 240.0,
+) -> Run:
+    """The real `dossier` command; kill_at_write makes it SIGKILL itself before its Nth store write."""
+    more = {"PREFECT_HOME": str(prefect_home)}
+    if kill_at_write is not None:
+        more |= {
+            "DOSSIER_FAULT_KILL_AT_WRITE": str(kill_at_write),
+            "PYTHONPATH": os.pathsep.join([str(HOOK_DIR), str(REPO)]),
+        }
+    return run([str(DOSSIER), *args], office.env(**more), kill_after=kill_after, timeout=timeout)
+
+
+def store_problems(office: Office) -> list[str]:
+    """Every visible packet object must decrypt to a bag whose manifests check; the audit log must verify."""
+    vault = office.vault()
+    problems: list[str] = []
+    for key in vault.store.list("packets/"):
+        packet_id = key.split("/")[1]
+        try:
+            read_bag_zip(vault.get_packet(packet_id))
+        except DossierError as exc:
+            problems.append(f"visible packet object {key} is not an intact bag: {exc.message}")
+    report = vault.audit.verify()
+    problems += [f"audit verify: {p}" for p in report.problems]
+    return problems
+
+
+def archived_packets(office: Office) -> list[str]:
+    """Packet ids the case record lists."""
+    return [str(p["packet_id"]) for p in office.vault().packets_of(office.case_id)]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file under root (to prove nothing was overwritten)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
