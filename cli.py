@@ -137,7 +137,7 @@ def _run_in_process(name: str, params: dict[str, Any], show: Any) -> Any:
     from workflows import flows
     from workflows.progress import subscribe
 
-    fn = {
+    fn: Any = {
         "build": flows.build_packet,
         "advance": flows.advance_case,
         "revalidate": flows.revalidate,
@@ -148,7 +148,9 @@ def _run_in_process(name: str, params: dict[str, Any], show: Any) -> Any:
         result = fn(**params)
     finally:
         unsubscribe()
-    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return result
 
 
 # --- setup commands --------------------------------------------------------------------
@@ -208,7 +210,7 @@ def case_show(case_id: str, as_json: JsonOpt = False) -> None:
     state = v.case_state(case_id)
     case = loaded.case
     stage = state.get("stage") or case.stage or country_rules.first_stage(case.country, case.procedure)
-    info = {
+    info: dict[str, Any] = {
         "case_id": case.case_id,
         "country": case.country,
         "procedure": case.procedure,

@@ -11,7 +11,7 @@ import pytest
 
 from casefile.specimens import write_specimens
 
-pytest_plugins = ["tests.fixtures_packets"]
+pytest_plugins = ["tests.fixtures_packets", "tests.fixtures_s3"]
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

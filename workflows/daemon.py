@@ -14,6 +14,7 @@ import socket
 import sys
 import threading
 from datetime import date
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ class Daemon:
                         stream.write(b'{"stale": true}\n')
                         stream.flush()
                         return
-                    unsubscribe = subscribe(lambda step, frac, s=stream: self._send(s, {"progress": [step, frac]}))
+                    unsubscribe = subscribe(self._progress_sender(stream))
                     try:
                         self._send(stream, self._run(request))
                     finally:
@@ -95,6 +96,12 @@ class Daemon:
         finally:
             server.close()
             self.path.unlink(missing_ok=True)
+
+    def _progress_sender(self, stream: Any) -> Callable[[str, float], None]:
+        def send(step: str, fraction: float) -> None:
+            self._send(stream, {"progress": [step, fraction]})
+
+        return send
 
     def _send(self, stream: Any, message: dict[str, Any]) -> None:
         try:
