@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -823,22 +822,17 @@ def storage_serve(
 
 
 def main() -> NoReturn:
-    """Run the CLI: domain errors become one-line messages and exit codes, never tracebacks."""
+    """Run the CLI: domain errors become one-line messages and exit codes, never tracebacks.
+
+    Usage errors (unknown option, missing argument) are Typer's: usage text and exit code 2.
+    """
     try:
-        code = app(standalone_mode=False)
+        app()
     except DossierError as exc:
         err.print(f"[red]error:[/] {exc.message}")
         if exc.hint:
             err.print(f"[dim]what to do:[/] {exc.hint}")
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-written is kept: run the same command again")
         sys.exit(130)
@@ -847,7 +841,7 @@ def main() -> NoReturn:
             raise
         err.print(f"[red]internal error[/] ({type(exc).__name__}); re-run with DOSSIER_DEBUG=1 and report it")
         sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

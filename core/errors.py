@@ -64,30 +64,33 @@ class FieldProblem:
         return f"FieldProblem({self.where!r}, {self.what!r})"
 
 
-class CaseInvalid(BadInput):
+class _ProblemList(BadInput):
+    """Several problems found at once; the message lists each on its own line."""
+
+    noun = "problem(s)"
+    prefix = ""
+    default_hint = ""
+
+    def __init__(self, case_ref: str, problems: list[FieldProblem], *, hint: str = "") -> None:
+        self.case_ref = case_ref
+        self.problems = problems
+        lines = "\n".join(f"  - {self.prefix}{p}" for p in problems)
+        super().__init__(f"case {case_ref}: {len(problems)} {self.noun}:\n{lines}", hint=hint or self.default_hint)
+
+
+class CaseInvalid(_ProblemList):
     """case.yaml (or the case folder) breaks the schema; every problem is listed."""
 
-    def __init__(self, case_ref: str, problems: list[FieldProblem], *, hint: str = "") -> None:
-        self.case_ref = case_ref
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"case {case_ref}: {len(problems)} problem(s) in the case folder:\n{lines}",
-            hint=hint or "fix the listed fields in case.yaml and run the command again",
-        )
+    noun = "problem(s) in the case folder"
+    default_hint = "fix the listed fields in case.yaml and run the command again"
 
 
-class EvidenceRejected(BadInput):
+class EvidenceRejected(_ProblemList):
     """An evidence file cannot enter a packet; every rejected evidence id is listed."""
 
-    def __init__(self, case_ref: str, problems: list[FieldProblem], *, hint: str = "") -> None:
-        self.case_ref = case_ref
-        self.problems = problems
-        lines = "\n".join(f"  - evidence {p}" for p in problems)
-        super().__init__(
-            f"case {case_ref}: {len(problems)} evidence file(s) refused:\n{lines}",
-            hint=hint or "replace the named files with clean copies and run the command again",
-        )
+    noun = "evidence file(s) refused"
+    prefix = "evidence "
+    default_hint = "replace the named files with clean copies and run the command again"
 
 
 class NotFound(BadInput):
