@@ -421,6 +421,10 @@ def audit_verify(
     since: Annotated[
         Path | None, typer.Option("--since", help="A checkpoint file: also detect a rollback before it.")
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="The organisation's published checkpoint key (PEM) to check --since."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-hash every audit entry and every archived object; exit 1 on any mismatch.
@@ -428,7 +432,7 @@ def audit_verify(
     Needs no decryption key: read access to the store is enough.
     Example: dossier audit verify --since checkpoint.json
     """
-    result = _vault().audit.verify(since_checkpoint=since)
+    result = _vault().audit.verify(since_checkpoint=since, public_key=public_key)
     if as_json:
         _print_json(result.to_json())
     else:
@@ -705,10 +709,14 @@ def case_shred(
     The audit log records the shred and keeps the hashes of what was stored. This cannot be undone.
     Example: dossier case shred K7Q2-M9XD --yes
     """
+    from core.errors import KeyMissing
     from core.settings import load_settings
 
     v = _vault()
-    v.case_state(case_id)  # unknown case: exit 2 before asking anything
+    try:
+        v.case_state(case_id)  # unknown case: exit 2 before asking anything
+    except KeyMissing:
+        pass  # already shredded (or unreadable): shredding again is harmless
     if not yes:
         if not sys.stdin.isatty():
             raise BadInput(f"case {case_id}: shredding needs a confirmation", hint="add --yes to confirm")
@@ -807,7 +815,7 @@ def storage_serve(
     signal.signal(signal.SIGTERM, _stop)
     try:
         for line in office.lines():
-            out.print(line)
+            out.print(line, markup=False)
         while office.server.alive():
             time.sleep(0.5)
         raise StorageUnavailable(f"SeaweedFS stopped unexpectedly; see {office.server.log_file}")

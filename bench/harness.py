@@ -7,7 +7,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
+        """ours / baseline."""
         return self.ours / self.baseline if self.baseline else None
 
 
@@ -43,17 +44,31 @@ def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
 
 
 def machine() -> dict[str, Any]:
+    """Date and machine the figures were measured on."""
     import os
 
     return {
         "cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
 
 
+RATIO_SUFFIXES = ("_overhead", "_vs_pikepdf", "_vs_raw_hash", "_vs_1", "_vs_plain")
+
+
+def value_of(f: Figure) -> float:
+    """What results.json holds under the figure's key: the ratio for *_overhead/*_vs_* keys, else ours."""
+    if f.key.endswith(RATIO_SUFFIXES) and f.ratio is not None:
+        return f.ratio
+    return f.ours
+
+
 def print_table(figures: list[Figure]) -> None:
+    """The table: figure, ours, baseline, ratio, goal, met."""
     from rich.console import Console
     from rich.table import Table
 
@@ -67,13 +82,26 @@ def print_table(figures: list[Figure]) -> None:
             f.goal,
             "yes" if f.goal_met else "NO",
         )
-    Console().print(table)
-
-
-def write_results(figures: list[Figure]) -> None:
-    data: dict[str, Any] = {"machine": machine()}
+    console = Console(width=200)
+    console.print(table)
     for f in figures:
-        data[f.key] = f.ratio if f.ratio is not None and f.key.endswith(("_overhead", "_vs_pikepdf", "_vs_raw_hash",
-                                                                         "_vs_1", "_vs_plain")) else f.ours
-        data.setdefault("details", {})[f.key] = asdict(f) | {"ratio": f.ratio}
-    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+        if f.note:
+            console.print(f"[dim]{f.key}:[/] {f.note}")
+
+
+def write_results(figures: list[Figure], *, merge: bool = False) -> Path:
+    """Write bench/results.json; with merge, figures not measured now keep their earlier values."""
+    data: dict[str, Any] = {}
+    if merge and RESULTS.exists():
+        data = json.loads(RESULTS.read_text())
+    data["machine"] = machine()
+    details = data.setdefault("details", {})
+    for f in figures:
+        data[f.key] = value_of(f)
+        details[f.key] = asdict(f) | {"ratio": f.ratio, "measured": data["machine"]["date"]}
+    data["goals_met"] = {k: bool(v["goal_met"]) for k, v in sorted(details.items())}
+    ordered = {"machine": data.pop("machine")}
+    ordered |= {k: data[k] for k in sorted(data) if k not in ("details", "goals_met")}
+    ordered |= {"goals_met": data["goals_met"], "details": {k: details[k] for k in sorted(details)}}
+    RESULTS.write_text(json.dumps(ordered, indent=2) + "\n")
+    return RESULTS

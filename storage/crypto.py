@@ -14,7 +14,6 @@ from pyrage.x25519 import Identity, Recipient
 from core.errors import KeyMissing
 
 __all__ = [
-    "HashingReader",
     "HashingWriter",
     "Identity",
     "Recipient",
@@ -82,21 +81,6 @@ def decrypt(data: bytes, identities: Sequence[Identity], what: str) -> bytes:
         return pyrage.decrypt(data, list(identities))
     except pyrage.DecryptError as exc:
         raise KeyMissing(f"{what}: cannot be decrypted with the available key ({exc})") from None
-
-
-class HashingReader:
-    """Wraps a binary reader and hashes what passes through (plaintext hash while encrypting)."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        block = self.raw.read(n)
-        self.digest.update(block)
-        self.size += len(block)
-        return block
 
 
 class HashingWriter(io.RawIOBase):

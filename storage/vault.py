@@ -194,6 +194,25 @@ class Vault:
         self.audit.append(action, actor, case_id, key, sha256_hex(blob))
         return True
 
+    def _recorded(self, case_id: str, key: str, n: int) -> bool:
+        """Whether an entry records `key`, looking back only to the entry of record version n (or older)."""
+        prefix = f"cases/{case_id}/record/"
+
+        def older_record(e: dict[str, Any]) -> bool:
+            k = e.get("object_key") or ""
+            return e.get("case_id") == case_id and k.startswith(prefix) and k != key and k < f"{prefix}{n:06d}.age~"
+
+        return self.audit.find_back(lambda e: e.get("object_key") == key, older_record) is not None
+
+    def _adopt_record(self, case_id: str, n: int, action: str, actor: str) -> None:
+        """Log the latest record version if an interrupted run stored it without its audit entry."""
+        key = f"cases/{case_id}/record/{n:06d}.age"
+        if self._recorded(case_id, key, n - 1):
+            return
+        digest = self.store.sha256(key)
+        if digest is not None:
+            self.audit.append(action, actor, case_id, key, digest)
+
     def _update(
         self, case_id: str, action: str, actor: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
     ) -> dict[str, Any]:
@@ -202,6 +221,7 @@ class Vault:
             n, record = self._require(case_id)
             new = change(copy.deepcopy(record))
             if new is None:
+                self._adopt_record(case_id, n, action, actor)
                 return record
             new["state"]["updated"] = _now()
             if self._write_record(case_id, n + 1, new, action, actor):
@@ -353,10 +373,11 @@ class Vault:
         self, case_id: str, packet_id: str, plain_sha: str, size: int, source: Callable[[], BinaryIO], actor: str
     ) -> str:
         _check_id("packet id", packet_id)
-        _n, record = self._require(case_id)
+        n, record = self._require(case_id)
         for p in record["state"].get("packets", []):
             if p["packet_id"] == packet_id:
                 if p.get("plain_sha256") == plain_sha:
+                    self._adopt_record(case_id, n, "record-packet", actor)  # a re-run after a kill
                     return str(p["object_key"])
                 raise StorageError(
                     f"packet {packet_id} of case {case_id} is already archived with different content",
@@ -367,7 +388,7 @@ class Vault:
         digest = self._store_packet(key, source, identity)
         if digest is None:  # already stored (an earlier run stopped half-way): adopt it if it is the same packet
             digest = self._adopt_packet(key, identity, plain_sha, case_id, packet_id)
-            recorded = any(e.get("object_key") == key for e in self.audit.entries(case_id))
+            recorded = self._recorded(case_id, key, n)
         else:
             recorded = False
         if not recorded:

@@ -58,9 +58,7 @@ def _with_active_content(data: bytes) -> bytes:
     pdf.Root.OpenAction = pdf.make_indirect(
         pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
     )
-    pdf.pages[0].obj.AA = pikepdf.Dictionary(
-        O=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe"))
-    )
+    pdf.pages[0].obj.AA = pikepdf.Dictionary(O=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe")))
     return _save(pdf)
 
 
@@ -318,7 +316,7 @@ def test_known_nasty_edits_are_refused_with_exit_2(edit: tuple[str, Any]) -> Non
 
 
 # Found by this fuzzer (minimal edit sequences): pre-flight accepts these, then the build crashed.
-FOUND = {
+FOUND: dict[str, tuple[str, list[Edit]]] = {
     # A flipped byte turns a page's /Resources /Font into a string: the stamp code expects a dictionary.
     "stamp-resources-not-a-dictionary": ("text-pdf", [("flip", [(216, 7)]), ("header", b"%PDF-1.7\n")]),
     # Pre-flight parses without xref recovery and accepts; the bundle re-opens the raw bytes with recovery

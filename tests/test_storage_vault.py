@@ -114,11 +114,39 @@ def test_archive_recovers_after_a_crash_between_store_and_log(vault: Vault, load
     with pytest.raises(KeyboardInterrupt):
         vault.archive_packet(case_id, "P-AAAA", bag, "cw")
     vault.audit.append = real_append  # type: ignore[method-assign]
-    assert not vault.audit.verify().ok  # an unrecorded object: visible
+    report = vault.audit.verify()
+    assert any("packets/P-AAAA/" in n for n in report.notes)  # an unrecorded object: visible
     vault.archive_packet(case_id, "P-AAAA", bag, "cw")  # the re-run adopts it
-    assert vault.audit.verify().ok
+    report = vault.audit.verify()
+    assert report.ok and report.notes == []
     assert [e["action"] for e in vault.audit.entries(case_id)].count("archive-packet") == 1
     assert vault.get_packet("P-AAAA") == bag
+
+
+def test_archive_rerun_logs_a_record_version_stored_before_a_crash(vault: Vault, loaded: LoadedCase) -> None:
+    case_id = vault.import_case(loaded, "cw")
+    for _ in range(70):  # other work in between, so the look-back spans more than one batch
+        vault.audit.append("note", "other", "OTHR-CASE", None, None)
+    bag = os.urandom(10_000)
+    real_append = vault.audit.append
+
+    def crash(action: str, *args: object) -> dict:
+        if action == "record-packet":
+            raise KeyboardInterrupt  # killed after the new record version was stored
+        return real_append(action, *args)  # type: ignore[arg-type]
+
+    vault.audit.append = crash  # type: ignore[method-assign,assignment]
+    with pytest.raises(KeyboardInterrupt):
+        vault.archive_packet(case_id, "P-BBBB", bag, "cw")
+    vault.audit.append = real_append  # type: ignore[method-assign]
+    record = vault.store.list(f"cases/{case_id}/record/")[-1]
+    assert any(record in n for n in vault.audit.verify().notes)
+    vault.archive_packet(case_id, "P-BBBB", bag, "cw")  # the re-run
+    report = vault.audit.verify()
+    assert report.ok and report.notes == [], report.lines()
+    assert [e["object_key"] for e in vault.audit.entries(case_id)].count(record) == 1
+    vault.archive_packet(case_id, "P-BBBB", bag, "cw")
+    assert [e["object_key"] for e in vault.audit.entries(case_id)].count(record) == 1
 
 
 def test_unknown_ids_are_not_found(vault: Vault) -> None:

@@ -1,1 +1,1 @@
-"""Fault injection: builds killed mid-way, the object store stopped mid-upload, corrupted objects, lost keys, full disks."""
+"""Fault injection: builds killed mid-way, the store stopped mid-upload, corrupted objects, lost keys, full disks."""

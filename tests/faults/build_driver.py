@@ -1,11 +1,14 @@
 """A build without Prefect, for fault injection: load the stored case, plain pipeline, Vault.archive_packet.
 
     python -m tests.faults.build_driver CASE_ID [--today YYYY-MM-DD] [--kill-at-write N] [--trace FILE]
+                                        [--pause-at-upload FILE]
 
 --kill-at-write N SIGKILLs this very process just before its Nth write to the store or to DOSSIER_HOME
 (file opened for writing, link, rename, remove: Python audit events), so every step of archiving can be
 interrupted deterministically. --trace writes the timeline (phase times and the number of writes seen)
-as JSON, which the tests use to spread kill points. Exit codes follow the CLI: 0, 1 domain, 2 bad input;
+as JSON, which the tests use to spread kill points. --pause-at-upload FILE stops just before the HTTP
+request that uploads the packet to an S3 store: it creates FILE.paused and waits for FILE.go (the test
+stops the object store in between). Exit codes follow the CLI: 0, 1 domain, 2 bad input;
 3 means an unexpected exception (a bug: its traceback is printed).
 """
 
@@ -62,6 +65,26 @@ class WriteWatch:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class UploadPause:
+    """Blocks the first HTTP send of a PUT under packets/ until the test says go."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+        self.done = False
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if self.done or event != "http.client.send" or len(args) < 2:
+            return
+        data = args[1]
+        if isinstance(data, bytes | bytearray) and data.startswith(b"PUT ") and b"/packets/" in data[:300]:
+            self.done = True
+            Path(f"{self.flag}.paused").touch()
+            go = Path(f"{self.flag}.go")
+            deadline = time.monotonic() + 120
+            while not go.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
 def watched_roots() -> list[Path]:
     """DOSSIER_HOME and, for a file store, the store's folder (where a build writes)."""
     from urllib.parse import unquote, urlsplit
@@ -81,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", default=None)
     parser.add_argument("--kill-at-write", type=int, default=None)
     parser.add_argument("--trace", type=Path, default=None)
+    parser.add_argument("--pause-at-upload", type=Path, default=None)
     args = parser.parse_args(argv)
 
     from core.errors import DossierError
@@ -89,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     watch = WriteWatch(watched_roots(), args.kill_at_write)
     sys.addaudithook(watch)
+    if args.pause_at_upload is not None:
+        sys.addaudithook(UploadPause(args.pause_at_upload))
     phases: dict[str, float] = {"start": 0.0}
 
     def mark(name: str) -> None:

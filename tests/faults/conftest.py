@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from casefile.specimens import write_specimens
 from tests.conftest import EXAMPLES
-from tests.faults.support import CASE_NAME, Office, copy_office, new_office
+from tests.faults.support import CASE_NAME, Office, copy_office, new_office, run_driver, store_problems
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,25 @@ def template_office(tmp_path_factory: pytest.TempPathFactory, fault_case_folder:
 def office(template_office: Office, tmp_path: Path) -> Office:
     """A private copy of the template office."""
     return copy_office(template_office, tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def calibration(template_office: Office, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One uninterrupted plain build on a copy: its packet id, timeline and writes."""
+    root = tmp_path_factory.mktemp("calibration")
+    office = copy_office(template_office, root / "home")
+    trace = root / "trace.json"
+    done = run_driver(office, trace=trace)
+    assert done.code == 0, done.stderr[-3000:]
+    data = json.loads(trace.read_text())
+    data["packet_id"] = done.last_line
+    data["seconds"] = done.seconds
+    assert data["packet_id"].startswith("P-")
+    assert data["writes"] >= 4, data  # packet object, audit entry, record, audit entry at least
+    assert store_problems(office) == []
+    assert office.store_root is not None
+    data["packet_bytes"] = sum(p.stat().st_size for p in (office.store_root / "packets").rglob("*.age"))
+    return data
 
 
 @pytest.fixture(scope="session")

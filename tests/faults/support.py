@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -92,10 +95,10 @@ class Run:
         return lines[-1] if lines else ""
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(pid: int) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
 
 
@@ -106,27 +109,30 @@ def run(
     kill_after: float | None = None,
     timeout: float = 240.0,
 ) -> Run:
-    """Run a command in its own process group; SIGKILL the group after kill_after seconds if still running."""
+    """Run a command in its own process group; SIGKILL the group after kill_after seconds if still running.
+
+    Output goes to files, not pipes: a child left behind (a server the process started) must not keep
+    the caller waiting for an end of file.
+    """
     started = time.monotonic()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=kill_after if kill_after is not None else timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        out, err = proc.communicate(timeout=60)
-        if kill_after is None:
-            raise AssertionError(f"{cmd[:3]} did not finish within {timeout:.0f} s: {err[-2000:]}") from None
-    finally:
-        _kill_group(proc)  # whatever the process left behind in its group (e.g. Prefect's ephemeral server)
-    return Run(proc.returncode, out, err, time.monotonic() - started)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=err, start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=kill_after if kill_after is not None else timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            proc.wait(timeout=60)
+        finally:
+            _kill_group(proc.pid)  # whatever the process left behind in its group
+        out.seek(0)
+        err.seek(0)
+        result = Run(proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), 0.0)
+    result.seconds = time.monotonic() - started
+    if timed_out and kill_after is None:
+        raise AssertionError(f"{cmd[:3]} did not finish within {timeout:.0f} s: {result.stderr[-2000:]}")
+    return result
 
 
 def run_driver(
@@ -135,6 +141,7 @@ def run_driver(
     kill_at_write: int | None = None,
     kill_after: float | None = None,
     trace: Path | None = None,
+    pause_at_upload: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> Run:
     """The plain build (tests/faults/build_driver.py) for the office's case."""
@@ -143,6 +150,8 @@ def run_driver(
         cmd += ["--kill-at-write", str(kill_at_write)]
     if trace is not None:
         cmd += ["--trace", str(trace)]
+    if pause_at_upload is not None:
+        cmd += ["--pause-at-upload", str(pause_at_upload)]
     return run(cmd, env or office.env(), kill_after=kill_after)
 
 
@@ -155,13 +164,63 @@ def run_cli(
     timeout: float = 240.0,
 ) -> Run:
     """The real `dossier` command; kill_at_write makes it SIGKILL itself before its Nth store write."""
-    more = {"PREFECT_HOME": str(prefect_home)}
+    more = {
+        "PREFECT_HOME": str(prefect_home),
+        "XDG_RUNTIME_DIR": str(private_runtime_dir(office)),  # this office's flow daemon socket lives here
+        "DOSSIER_DAEMON_IDLE": "120",
+    }
     if kill_at_write is not None:
         more |= {
             "DOSSIER_FAULT_KILL_AT_WRITE": str(kill_at_write),
             "PYTHONPATH": os.pathsep.join([str(HOOK_DIR), str(REPO)]),
         }
     return run([str(DOSSIER), *args], office.env(**more), kill_after=kill_after, timeout=timeout)
+
+
+def private_runtime_dir(office: Office) -> Path:
+    """A runtime folder of the office's own, so its flow daemon is not shared with anyone else's runs.
+
+    Short on purpose: a Unix socket path must fit in 107 bytes, and pytest's tmp paths do not.
+    """
+    digest = hashlib.sha256(str(office.home).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"dxdg-{digest}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def stop_daemons(office: Office, timeout: float = 180.0) -> None:
+    """Wait for the office's flow daemon to finish what it runs and stop it; then kill what it left behind.
+
+    A daemon answers a stop request only after its current flow, so this also waits for a build
+    that goes on after the CLI that asked for it was killed.
+    """
+    for sock_path in (private_runtime_dir(office) / "dossier").glob("flows-*.sock"):
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(sock_path))
+            sock.sendall(b'{"flow": "stop"}\n')
+            sock.recv(100)
+    time.sleep(0.5)
+    kill_leftovers(office)
+    shutil.rmtree(private_runtime_dir(office), ignore_errors=True)
+
+
+def kill_leftovers(office: Office) -> list[int]:
+    """SIGKILL every process this office's runs started that is still alive (found by its DOSSIER_HOME)."""
+    marker = f"DOSSIER_HOME={office.home}".encode()
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    return killed
 
 
 def store_problems(office: Office) -> list[str]:
