@@ -13,8 +13,8 @@ import os
 import socket
 import sys
 import threading
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
