@@ -10,6 +10,7 @@ from datetime import date
 import pikepdf
 from pikepdf import Name
 
+from core.errors import EvidenceRejected, FieldProblem
 from packets.labels import section_title, word
 from packets.pdftext import BOLD, REGULAR, fit, pdf_string, text_width
 from packets.stamp import stamp_pages, stamp_texts
@@ -126,8 +127,18 @@ def assemble(
     sources: list[tuple[str, pikepdf.Pdf]] = []
     for letter in letters:
         sources.append((f"letter:{letter.name}", _open(letter.pdf)))
+    unreadable: list[FieldProblem] = []
     for doc in docs:
-        sources.append((f"evidence:{doc.evidence_id}", _open(doc.pdf)))
+        try:
+            opened = _open(doc.pdf)
+            if len(opened.pages) == 0:
+                raise pikepdf.PdfError("no pages")
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            unreadable.append(FieldProblem(doc.evidence_id, "is damaged (it cannot be read back for the bundle)"))
+            continue
+        sources.append((f"evidence:{doc.evidence_id}", opened))
+    if unreadable:
+        raise EvidenceRejected(meta.case_id, unreadable)
     counts = {key: len(src.pages) for key, src in sources}
 
     sections = list(dict.fromkeys(d.section for d in docs))

@@ -95,6 +95,14 @@ def inspect_pdf(data: bytes, max_pixels: int) -> PdfReport:
     if report.pages == 0:
         report.problems.append("has no pages")
         return report
+    if not _reads_the_same_when_bundled(data, report.pages):
+        report.problems.append("is damaged (it reads differently once repaired): get a new copy")
+        return report
+    bad_resources = _pages_with_bad_resources(pdf)
+    if bad_resources:
+        listed = ", ".join(str(n) for n in bad_resources[:5]) + (" ..." if len(bad_resources) > 5 else "")
+        report.problems.append(f"is damaged (resources of page {listed} are malformed): get a new copy")
+        return report
     damaged_pages: list[int] = []
     for number, page in enumerate(pdf.pages, start=1):
         try:
@@ -121,6 +129,36 @@ def inspect_pdf(data: bytes, max_pixels: int) -> PdfReport:
         listed = "; ".join(str(f) for f in _unique(report.findings))
         report.fixable.append(f"carries active content, which is not allowed in a packet: {listed}")
     return report
+
+
+def _reads_the_same_when_bundled(data: bytes, pages: int) -> bool:
+    """The bundle opens evidence with xref recovery: refuse a file that then becomes another document."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as again:
+            return len(again.pages) == pages and "/Root" in again.trailer
+    except (pikepdf.PdfError, ValueError, RecursionError):
+        return False
+
+
+def _pages_with_bad_resources(pdf: pikepdf.Pdf) -> list[int]:
+    """Pages whose /Resources (or its /Font, /XObject) is not a dictionary: the stamp must add to them."""
+    bad = []
+    for number, page in enumerate(pdf.pages, start=1):
+        try:
+            resources = page.obj.get("/Resources")
+            if resources is None:
+                continue
+            if not isinstance(resources, pikepdf.Dictionary):
+                bad.append(number)
+                continue
+            for name in ("/Font", "/XObject", "/ExtGState"):
+                entry = resources.get(name)
+                if entry is not None and not isinstance(entry, pikepdf.Dictionary):
+                    bad.append(number)
+                    break
+        except (pikepdf.PdfError, ValueError, RecursionError):
+            bad.append(number)
+    return bad
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
@@ -50,6 +51,7 @@ class FileStore:
 
     def _write_tmp(self, path: Path, chunks: BinaryIO | bytes) -> tuple[Path, str]:
         """Write to a fresh temp file beside the target, fsync it, return (temp path, sha256)."""
+        tmp: Path | None = None
         try:
             tmp = self._tmp_for(path)
             digest = hashlib.sha256()
@@ -65,9 +67,16 @@ class FileStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             return tmp, digest.hexdigest()
-        except PermissionError as exc:
-            raise StorageError(f"store folder {self.root} is not writable ({exc.strerror})") from None
         except OSError as exc:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)  # a failed write must not keep holding the space
+            if isinstance(exc, PermissionError):
+                raise StorageError(f"store folder {self.root} is not writable ({exc.strerror})") from None
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageError(
+                    f"store folder {self.root} is full ({exc.strerror}): nothing was changed",
+                    hint="free disk space, then run the same command again",
+                ) from None
             raise StorageUnavailable(f"store folder {self.root}: write failed ({exc.strerror})") from None
 
     @staticmethod

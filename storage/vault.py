@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from core.errors import KeyMissing, NotFound, StorageError
+from core.errors import DossierError, KeyMissing, NotFound, StorageError
 from core.hashing import canonical_json, sha256_hex
 from core.settings import Settings, load_settings
 from storage.audit import AuditLog, _now
@@ -90,11 +90,29 @@ class Vault:
         existed = home.is_dir()
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         report = InitReport(self.store.url, [f"home: {'kept' if existed else 'created'} {home}"])
+        self._refuse_replacing_a_lost_identity()
         report.items += self.keys.ensure()
         report.items += self.store.ensure()
         seq, _ = self.audit.head()
         report.items.append(f"audit log: {seq} entries")
         return report
+
+    def _refuse_replacing_a_lost_identity(self) -> None:
+        """A new organisation identity could open none of the stored cases: restore the old one instead."""
+        idf = self.settings.org_identity_file
+        if idf.exists():
+            return
+        try:
+            has_cases = bool(self.store.list("keys/"))
+        except DossierError:
+            return  # no store or bucket yet: a first init
+        if has_cases:
+            raise KeyMissing(
+                f"the organisation identity {idf} is missing, but the store {self.store.url} holds cases "
+                "encrypted to it; init will not create a new identity that could open none of them",
+                hint="restore org-identity.txt from its offline backup (or use a recovery key listed in "
+                "recipients.txt), then run the command again",
+            )
 
     # --- case keys ----------------------------------------------------------------------
 

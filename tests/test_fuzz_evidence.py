@@ -366,7 +366,12 @@ def cli_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     write_specimens(folder)
     assert len(load_yaml_file(folder / "case.yaml")["evidence"]) == 30
     originals = {rel: (folder / rel).read_bytes() for rel in CLI_EVIDENCE}
-    env = {"DOSSIER_HOME": str(root / "home"), "PREFECT_HOME": str(root / "prefect"), "DOSSIER_ACTOR": "fuzz"}
+    env = {
+        "DOSSIER_HOME": str(root / "home"),
+        "PREFECT_HOME": str(root / "prefect"),
+        "DOSSIER_ACTOR": "fuzz",
+        "DOSSIER_DAEMON": "off",  # flows in the CLI process itself: no daemon outlives the tests
+    }
     return folder, originals, env
 
 
@@ -432,3 +437,21 @@ def test_cli_build_of_a_folder_with_mutated_evidence_refuses_with_exit_2_or_buil
             assert res.last_line.startswith("P-"), res.stdout
 
     run()
+
+
+@pytest.mark.slow
+def test_cli_build_refusing_evidence_in_process_prints_no_traceback(cli_case) -> None:
+    """Found by this fuzzer: with flows run in the CLI process (DOSSIER_DAEMON=off, or the fallback when the
+    daemon is unavailable) a refused evidence file exits 2 with the right message, but Prefect's own
+    logger also prints the task's traceback on standard error."""
+    folder, originals, env = cli_case
+    assert dossier("init", env=env).code == 0
+    rel = "evidence/photo.jpg"
+    try:
+        (folder / rel).write_bytes(b"\0" * 500)
+        res = dossier("build", str(folder), env=env, timeout=300)
+    finally:
+        (folder / rel).write_bytes(originals[rel])
+    assert res.code == 2, res.stderr[-2000:]
+    assert "ev-photo" in res.stderr
+    assert "Traceback" not in res.stderr, res.stderr[-3000:]

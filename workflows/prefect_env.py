@@ -15,6 +15,11 @@ _SAFE_DEFAULTS = {
     # print() inside tasks is never forwarded to Prefect's log table.
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # The CLI turns failures into one-line messages; Prefect's console handler would print tracebacks.
+    # Runs and their (id-only) errors are still recorded in Prefect's database for the UI.
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL": "CRITICAL",
     "PREFECT_CLI_COLORS": "false",
     # Fail fast instead of hanging minutes when a configured server is not there.
     "PREFECT_API_REQUEST_TIMEOUT": "60",
