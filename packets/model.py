@@ -102,8 +102,13 @@ def input_hashes(inputs: PacketInputs) -> dict[str, Any]:
 
 
 def packet_id_for(inputs: PacketInputs) -> str:
-    """The packet id: 'P-' and 12 Crockford base32 characters of the hash of every input (not the builder)."""
-    digest = hashlib.sha256(canonical_json(input_hashes(inputs))).digest()
+    """The packet id: 'P-' and 12 Crockford base32 characters of the hash of every input.
+
+    The builder is an input too: the manifest records who built the packet, so two people building
+    the same case get two packets (each reproducible) instead of a conflict at archiving.
+    """
+    basis = {"inputs": input_hashes(inputs), "builder": inputs.builder}
+    digest = hashlib.sha256(canonical_json(basis)).digest()
     return crockford_id("P-", digest)
 
 

@@ -73,7 +73,11 @@ def runtime_dir() -> Path:
 
 
 def socket_path() -> Path:
-    return runtime_dir() / f"flows-{environment_key()}.sock"
+    """The daemon's socket; Unix socket paths are limited to about 100 bytes."""
+    path = runtime_dir() / f"flows-{environment_key()}.sock"
+    if len(str(path).encode()) > 100:
+        raise DaemonUnavailable("the runtime folder path is too long for a Unix socket")
+    return path
 
 
 def _connect(path: Path) -> socket.socket:
@@ -100,7 +104,7 @@ def _start(path: Path) -> None:
         except OSError:
             path.unlink(missing_ok=True)
         with (log_dir / "daemon.log").open("ab") as log:
-            subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "workflows.daemon", str(path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -110,6 +114,8 @@ def _start(path: Path) -> None:
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise DaemonUnavailable(f"the flow daemon exited at start (see {log_dir}/daemon.log)")
             try:
                 _connect(path).close()
                 return
