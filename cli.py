@@ -131,25 +131,14 @@ def _run_flow(name: str, /, *, in_process: bool = False, **params: Any) -> Any:
 
 
 def _run_in_process(name: str, params: dict[str, Any], show: Any) -> Any:
-    import dataclasses
-
-    from workflows import flows
+    from workflows.local import run_local
     from workflows.progress import subscribe
 
-    fn: Any = {
-        "build": flows.build_packet,
-        "advance": flows.advance_case,
-        "revalidate": flows.revalidate,
-        "group": flows.build_group_packet,
-    }[name]
     unsubscribe = subscribe(show)
     try:
-        result = fn(**params)
+        return run_local(name, params)
     finally:
         unsubscribe()
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    return result
 
 
 # --- setup commands --------------------------------------------------------------------
@@ -157,13 +146,19 @@ def _run_in_process(name: str, params: dict[str, Any], show: Any) -> Any:
 
 @app.command()
 def init() -> None:
-    """Create the configuration, the organisation key and the store (idempotent).
+    """Create the configuration, the organisation key, the store and Prefect's local database (idempotent).
 
     Example: DOSSIER_HOME=/srv/dossier dossier init
     """
+    from workflows import daemon_client
+    from workflows.prefect_env import prepare_prefect_home
+
     report = _vault().init()
     for line in report.lines():
         out.print(line)
+    out.print(prepare_prefect_home())
+    if daemon_client.prewarm():
+        out.print("flows: daemon started in the background (Prefect warms up for the first build)")
 
 
 # --- case commands -----------------------------------------------------------------------
@@ -175,6 +170,9 @@ def case_import(folder: Annotated[Path, typer.Argument(help="Case folder holding
 
     Example: dossier case import examples/fr-asylum-visa-couple
     """
+    from workflows import daemon_client
+
+    daemon_client.prewarm()  # Prefect starts in the background while the case is encrypted
     case_id = _import_folder(folder)
     err.print("imported and encrypted; case id:")
     out.print(case_id)

@@ -171,16 +171,20 @@ def short_runtime_dir(key: str) -> Path:
     return folder
 
 
-def stop_daemons(runtime_dir: Path, home: Path) -> None:
-    """Stop the flow daemon(s) under runtime_dir, then SIGKILL any process left with this DOSSIER_HOME."""
+def ask_daemons_to_stop(runtime_dir: Path, timeout: float = 120.0) -> None:
+    """Ask each flow daemon under runtime_dir to stop; each answers once its current flow is done."""
     for sock_path in (runtime_dir / "dossier").glob("flows-*.sock"):
         with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(120)
+            sock.settimeout(timeout)
             sock.connect(str(sock_path))
             sock.sendall(b'{"flow": "stop"}\n')
             sock.recv(100)
-    time.sleep(0.5)
+
+
+def kill_processes_of_home(home: Path) -> list[int]:
+    """SIGKILL every process still alive with this DOSSIER_HOME in its environment; their pids."""
     marker = f"DOSSIER_HOME={home}".encode()
+    killed = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
@@ -191,6 +195,15 @@ def stop_daemons(runtime_dir: Path, home: Path) -> None:
         if marker in environ:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    return killed
+
+
+def stop_daemons(runtime_dir: Path, home: Path) -> None:
+    """Stop the flow daemon(s) under runtime_dir, then SIGKILL any process left with this DOSSIER_HOME."""
+    ask_daemons_to_stop(runtime_dir)
+    time.sleep(0.5)
+    kill_processes_of_home(home)
     shutil.rmtree(runtime_dir, ignore_errors=True)
 
 

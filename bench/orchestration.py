@@ -54,6 +54,7 @@ def plain_build(vault: object, case_id: str, today: date) -> str:
 def _child(argv: list[str]) -> None:
     from bench.common import import_copies
     from workflows import flows
+    from workflows.local import run_local
 
     reps, folder = int(argv[0]), Path(argv[1])
     profile_dir = Path(argv[2]) if len(argv) > 2 else None
@@ -62,7 +63,7 @@ def _child(argv: list[str]) -> None:
     ids = import_copies(vault, [folder], 2 * reps + 2 + (2 if profile_dir else 0))
     today = date.today()
     t = time.perf_counter()
-    flows.build_packet(case_id=ids.pop(), today=today)
+    run_local("build", {"case_id": ids.pop(), "today": today})
     warm_flow = time.perf_counter() - t
     t = time.perf_counter()
     plain_build(vault, ids.pop(), today)
@@ -74,14 +75,14 @@ def _child(argv: list[str]) -> None:
         plain_build(vault, ids.pop(), today)
         plain_s.append(time.perf_counter() - t)
         t = time.perf_counter()
-        flows.build_packet(case_id=ids.pop(), today=today)
+        run_local("build", {"case_id": ids.pop(), "today": today})
         flow_s.append(time.perf_counter() - t)
     if profile_dir is not None:
         from pyinstrument import Profiler
 
         profile_dir.mkdir(parents=True, exist_ok=True)
         for name, fn in (
-            ("flow", lambda: flows.build_packet(case_id=ids.pop(), today=today)),
+            ("flow", lambda: run_local("build", {"case_id": ids.pop(), "today": today})),
             ("plain", lambda: plain_build(vault, ids.pop(), today)),
         ):
             with Profiler(interval=0.001) as prof:

@@ -11,38 +11,10 @@ from typing import Any
 import jsonschema
 import yaml
 from jsonschema import Draft202012Validator
-from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import RulesError
-
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _RulesLoader(_BaseLoader):
-    """libyaml-speed strict loader (rules files are read often): duplicate keys fail, dates stay text.
-
-    Same behaviour as core.yamlio's loader, which parses in pure Python and would make `rules lint`
-    and every evaluation several times slower.
-    """
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConstructorError(
-                    None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
-                )
-            seen[key] = key_node.start_mark.line
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
-
-
-_RulesLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+from core.yamlio import StrictLoader, read_text_file, yaml_error
 
 PathKey = tuple[str | int, ...]
 
@@ -94,22 +66,13 @@ def _walk(node: Node, path: PathKey) -> Iterator[tuple[PathKey, int]]:
 
 def load_located(file: Path) -> Located:
     """Read a YAML file strictly (duplicate keys fail with file and line) and map paths to lines."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulesError(f"{display_path(file)}: file not found") from None
-    except UnicodeDecodeError:
-        raise RulesError(f"{display_path(file)}: not UTF-8 text", hint="save the file as UTF-8") from None
-    loader = _RulesLoader(text)
+    shown = display_path(file)
+    loader = StrictLoader(read_text_file(file, shown, RulesError))
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{display_path(file)}, line {mark.line + 1}" if mark else display_path(file)
-        raise RulesError(f"{where}: {exc.problem or exc}", hint="fix the YAML there") from None
     except yaml.YAMLError as exc:
-        raise RulesError(f"{display_path(file)}: not valid YAML ({exc})") from None
+        raise yaml_error(exc, shown, RulesError) from None
     finally:
         loader.dispose()
     lines = dict(_walk(node, ())) if node is not None else {}

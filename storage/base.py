@@ -37,6 +37,8 @@ class ObjectStore(Protocol):
     """Durable bytes under opaque keys. Writes are all-or-nothing; readers never see half an object."""
 
     url: str
+    # True when reads are network round trips worth overlapping (S3); a local folder reads faster in one thread.
+    parallel_reads: bool
 
     def put(self, key: str, data: bytes) -> None:
         """Store (or replace) the object atomically."""
@@ -47,7 +49,10 @@ class ObjectStore(Protocol):
         ...
 
     def put_stream(self, key: str, src: BinaryIO, *, if_absent: bool = False) -> str | None:
-        """Store a large object from a file object with bounded memory; its sha256, or None if if_absent lost."""
+        """Store a large object from a file object with bounded memory; its sha256, or None if if_absent lost.
+
+        The source is read once, in order, to its end (it need not be seekable).
+        """
         ...
 
     def get(self, key: str) -> bytes:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from core.errors import ConfigError, StorageError, StorageUnavailable
 from storage.base import ObjectMissing, check_key
+from storage.crypto import HashingReader
 
 __all__ = ["LOCKED_PREFIXES", "S3Options", "S3Store"]
 
@@ -103,6 +104,8 @@ class S3Options:
 class S3Store:
     """Objects in one bucket (optionally under a prefix), versioned, with optional lock and SSE."""
 
+    parallel_reads = True
+
     def __init__(self, options: S3Options, *, credentials: tuple[str, str] | None = None) -> None:
         import boto3
         from boto3.s3.transfer import TransferConfig
@@ -125,7 +128,10 @@ class S3Store:
         keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
         session = boto3.session.Session(**keys)  # type: ignore[arg-type]
         self.client = session.client("s3", endpoint_url=options.endpoint, region_name=region, config=config)
-        self.transfer = TransferConfig(multipart_threshold=16 * _MB, multipart_chunksize=16 * _MB, max_concurrency=4)
+        # At most 4 parts of 16 MiB in memory at once, whatever the packet's size.
+        self.transfer = TransferConfig(
+            multipart_threshold=16 * _MB, multipart_chunksize=16 * _MB, max_concurrency=4, max_io_queue=4
+        )
         self._lock_enabled: bool | None = None
         self._sse_c_key: bytes | None = None
 
@@ -271,22 +277,19 @@ class S3Store:
             raise
 
     def put_stream(self, key: str, src: BinaryIO, *, if_absent: bool = False) -> str | None:
-        # Hash first (the source is a seekable temp file), then let boto3 upload in parts.
-        digest = hashlib.sha256()
-        while block := src.read(_MB):
-            digest.update(block)
-        src.seek(0)
+        # Hashed as boto3 reads it: one sequential pass (a non-seekable reader), parts uploaded as they fill.
         if if_absent and self.exists(key):
             return None
         args = self._put_args(key)
+        reader = HashingReader(src)
         self._call(
             "put",
             key,
             lambda: self.client.upload_fileobj(
-                src, self.options.bucket, self._k(key), ExtraArgs=args or None, Config=self.transfer
+                reader, self.options.bucket, self._k(key), ExtraArgs=args or None, Config=self.transfer
             ),
         )
-        return digest.hexdigest()
+        return reader.digest.hexdigest()
 
     def get(self, key: str) -> bytes:
         sse = self._sse_c()

@@ -30,12 +30,20 @@ from core.hashing import canonical_json, sha256_hex
 from core.settings import Settings, load_settings
 from storage.audit import AuditLog, _now
 from storage.base import ObjectMissing, ObjectStore, open_store
-from storage.crypto import HashingWriter, Identity, decrypt, decrypt_stream, encrypt, encrypt_stream, new_identity
+from storage.crypto import (
+    EncryptingReader,
+    HashingWriter,
+    Identity,
+    decrypt,
+    decrypt_stream,
+    encrypt,
+    new_identity,
+)
 from storage.keys import OrgKeys
 from storage.kms import kms_from_env
 
 if TYPE_CHECKING:
-    from casefile import LoadedCase
+    from casefile import Case, LoadedCase
 
 __all__ = ["InitReport", "Vault"]
 
@@ -290,7 +298,7 @@ class Vault:
 
     def load_case(self, case_id: str) -> LoadedCase:
         """Decrypt the latest version of a case with its evidence, at its current stage."""
-        from casefile import LoadedCase, case_from_mapping
+        from casefile import LoadedCase
 
         _n, record = self._require(case_id)
         identity = self._case_key(case_id)
@@ -298,11 +306,15 @@ class Vault:
             eid: self._read(meta["object"], identity, f"case {case_id} evidence {eid}")
             for eid, meta in record["evidence"].items()
         }
-        case = case_from_mapping(record["mapping"], case_id)
-        stage = record["state"].get("stage")
-        if stage and stage != case.stage:
-            case = replace(case, stage=stage)
-        return LoadedCase(case=case, files=files)
+        return LoadedCase(case=_case_at_stage(case_id, record), files=files)
+
+    def case_and_status(self, case_id: str) -> tuple[Case, dict[str, Any] | None]:
+        """The case at its current stage without its evidence, and its last recorded status (one read).
+
+        What revalidation needs: the rules look at the case's facts, not at the evidence bytes.
+        """
+        _n, record = self._require(case_id)
+        return _case_at_stage(case_id, record), record["state"].get("status")
 
     def case_state(self, case_id: str) -> dict[str, Any]:
         """Ids, procedure, stage, packets and last status of a case: nothing personal."""
@@ -376,25 +388,18 @@ class Vault:
 
     def archive_packet(self, case_id: str, packet_id: str, bag_zip: bytes, actor: str) -> str:
         """Encrypt and store a packet, record it; the same packet id and bytes again change nothing."""
-        source = lambda: io.BytesIO(bag_zip)  # noqa: E731
-        return self._archive(case_id, packet_id, sha256_hex(bag_zip), len(bag_zip), source, actor)
+        return self._archive(case_id, packet_id, lambda: io.BytesIO(bag_zip), actor)
 
     def archive_packet_file(self, case_id: str, packet_id: str, path: Path, actor: str) -> str:
         """archive_packet for a bag on disk, streamed with bounded memory (large packets)."""
-        import hashlib
+        return self._archive(case_id, packet_id, lambda: path.open("rb"), actor)
 
-        with path.open("rb") as fh:
-            plain = hashlib.file_digest(fh, "sha256").hexdigest()
-        return self._archive(case_id, packet_id, plain, path.stat().st_size, lambda: path.open("rb"), actor)
-
-    def _archive(
-        self, case_id: str, packet_id: str, plain_sha: str, size: int, source: Callable[[], BinaryIO], actor: str
-    ) -> str:
+    def _archive(self, case_id: str, packet_id: str, source: Callable[[], BinaryIO], actor: str) -> str:
         _check_id("packet id", packet_id)
         n, record = self._require(case_id)
         for p in record["state"].get("packets", []):
             if p["packet_id"] == packet_id:
-                if p.get("plain_sha256") == plain_sha:
+                if p.get("plain_sha256") == _digest_of(source)[0]:
                     self._adopt_record(case_id, n, "record-packet", actor)  # a re-run after a kill
                     return str(p["object_key"])
                 raise StorageError(
@@ -403,11 +408,13 @@ class Vault:
                 )
         identity = self._case_key(case_id)
         key = f"packets/{packet_id}/{case_id}.age"
-        digest = self._store_packet(key, source, identity)
-        if digest is None:  # already stored (an earlier run stopped half-way): adopt it if it is the same packet
+        stored = self._store_packet(key, source, identity)
+        if stored is None:  # already stored (an earlier run stopped half-way): adopt it if it is the same packet
+            plain_sha, size = _digest_of(source)
             digest = self._adopt_packet(key, identity, plain_sha, case_id, packet_id)
             recorded = self._recorded(case_id, key, n)
         else:
+            digest, plain_sha, size = stored
             recorded = False
         if not recorded:
             self.audit.append("archive-packet", actor, case_id, key, digest)
@@ -438,13 +445,14 @@ class Vault:
         _check_id("group id", group_id)
         for case_id in case_ids:
             self._require(case_id)
-        plain_sha = sha256_hex(bag_zip)
         identity = self._ensure_case_key(group_id, actor, "create-group-key")
         key = f"packets/{group_id}/{group_id}.age"
-        digest = self._store_packet(key, lambda: io.BytesIO(bag_zip), identity)
+        stored = self._store_packet(key, lambda: io.BytesIO(bag_zip), identity)
         recorded = False
-        if digest is None:
-            digest = self._adopt_packet(key, identity, plain_sha, group_id, group_id)
+        if stored is not None:
+            digest = stored[0]
+        else:
+            digest = self._adopt_packet(key, identity, sha256_hex(bag_zip), group_id, group_id)
             recorded = any(e.get("object_key") == key for e in self.audit.entries(group_id))
         if not recorded:
             self.audit.append("archive-group", actor, group_id, key, digest)
@@ -460,14 +468,19 @@ class Vault:
             self._update(case_id, "record-group", actor, change)
         return key
 
-    def _store_packet(self, key: str, source: Callable[[], BinaryIO], identity: Identity) -> str | None:
-        """Encrypt through a temporary file (bounded memory) and store if absent; ciphertext sha256 or None."""
+    def _store_packet(
+        self, key: str, source: Callable[[], BinaryIO], identity: Identity
+    ) -> tuple[str, str, int] | None:
+        """Encrypt while uploading (bounded memory), store if absent; (cipher sha256, plain sha256, size).
+
+        Both hashes are taken on the way, so the packet's bytes are read once. None: already stored.
+        """
         if self.store.exists(key):
             return None
-        with tempfile.TemporaryFile(prefix="dossier-") as tmp, source() as src:
-            encrypt_stream(src, tmp, [identity.to_public()])
-            tmp.seek(0)
-            return self.store.put_stream(key, tmp, if_absent=True)
+        with source() as src, EncryptingReader(src, [identity.to_public()]) as cipher:
+            digest = self.store.put_stream(key, cipher, if_absent=True)  # type: ignore[arg-type]
+            plain = cipher.plain
+        return None if digest is None else (digest, plain.digest.hexdigest(), plain.size)
 
     def _adopt_packet(self, key: str, identity: Identity, plain_sha: str, case_id: str, packet_id: str) -> str:
         """The ciphertext sha256 of an already stored packet, after checking it holds the same bag."""
@@ -576,3 +589,24 @@ def _plain_sha_of(store: ObjectStore, key: str, identity: Identity, packet_id: s
         sink = HashingWriter(None)
         decrypt_stream(tmp, sink, [identity], f"packet {packet_id}")
         return sink.digest.hexdigest()
+
+
+def _case_at_stage(case_id: str, record: dict[str, Any]) -> Case:
+    """The case of a stored record, moved to the stage the record says it has reached."""
+    from casefile import case_from_mapping
+
+    case = case_from_mapping(record["mapping"], case_id)
+    stage = record["state"].get("stage")
+    return replace(case, stage=stage) if stage and stage != case.stage else case
+
+
+def _digest_of(source: Callable[[], BinaryIO]) -> tuple[str, int]:
+    """(sha256, size) of a packet source, read once in chunks."""
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    with source() as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from casefile import LoadedCase
 from casefile.specimens import write_specimens
 
 pytest_plugins = ["tests.fixtures_packets", "tests.fixtures_s3"]
@@ -52,6 +53,15 @@ def example_case(tmp_path: Path) -> Callable[[str], Path]:
         return dest
 
     return make
+
+
+@pytest.fixture
+def loaded(example_case: Callable[[str], Path]) -> LoadedCase:
+    """The French example case loaded from its folder, specimen evidence included."""
+    import country_rules
+    from casefile import load_case_folder
+
+    return load_case_folder(example_case("fr-asylum-visa-couple"), extra_kinds=country_rules.known_kinds())
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -89,3 +89,52 @@ def test_s3_url_options_are_checked() -> None:
         open_store("s3://bucket-a?sse=c")
     with pytest.raises(ConfigError, match="endpoint"):
         open_store("s3://bucket-a?endpoint=127.0.0.1:8333")
+
+
+class _FailingSource(io.RawIOBase):
+    """A packet source whose disk gives out after `limit` bytes (the fault cannot be caused otherwise)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            raise OSError(5, "Input/output error")
+        n = min(self.left, size if size > 0 else self.left)
+        self.left -= n
+        return b"\x00" * n
+
+
+def test_encryption_failing_half_way_stores_nothing(store: FileStore) -> None:
+    from pyrage import x25519
+
+    from storage.crypto import EncryptingReader
+
+    recipient = x25519.Identity.generate().to_public()
+    with pytest.raises(StorageError) as err, EncryptingReader(_FailingSource(3 * 1024 * 1024), [recipient]) as src:
+        store.put_stream("packets/P-HALF/X.age", src)  # type: ignore[arg-type]
+    assert "encryption stopped before the end" in str(err.value)
+    assert not store.exists("packets/P-HALF/X.age")
+    assert list((store.root / "packets" / "P-HALF").iterdir()) == []  # no temp file left behind
+
+
+def test_encrypting_reader_gives_age_that_decrypts_and_hashes_both_sides(store: FileStore) -> None:
+    import hashlib
+
+    from pyrage import x25519
+
+    from storage.crypto import EncryptingReader, decrypt
+
+    identity = x25519.Identity.generate()
+    plain = os.urandom(5 * 1024 * 1024 + 17)
+    with EncryptingReader(io.BytesIO(plain), [identity.to_public()]) as src:
+        digest = store.put_stream("packets/P-OK/X.age", src)  # type: ignore[arg-type]
+        assert src.plain.digest.hexdigest() == hashlib.sha256(plain).hexdigest()
+        assert src.plain.size == len(plain)
+    stored = store.get("packets/P-OK/X.age")
+    assert digest == hashlib.sha256(stored).hexdigest()
+    assert decrypt(stored, [identity], "packet") == plain

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-import country_rules
-from casefile import LoadedCase, load_case_folder
+from casefile import LoadedCase
 from core.errors import KeyMissing, StorageError, StorageUnavailable
 from core.hashing import sha256_hex
 from storage import Vault, open_store
@@ -31,11 +29,6 @@ def vault(s3_url: str) -> Vault:
     v = Vault.from_env()
     v.init()
     return v
-
-
-@pytest.fixture
-def loaded(example_case: Callable[[str], Path]) -> LoadedCase:
-    return load_case_folder(example_case("fr-asylum-visa-couple"), extra_kinds=country_rules.known_kinds())
 
 
 def test_unsigned_and_wrongly_signed_requests_are_refused(s3_service: S3Service, vault: Vault) -> None:
@@ -213,6 +206,23 @@ def test_large_object_goes_up_in_parts(s3_service: S3Service, vault: Vault, tmp_
     etag = s3_service.client().head_object(Bucket=store.options.bucket, Key="packets/P-BIG/X.age")["ETag"]
     assert "-" in etag, etag  # a multipart ETag ends in -<number of parts>
     print(f"40 MiB multipart PUT: {40 / up:.0f} MB/s")
+
+
+def test_encryption_failing_mid_upload_leaves_no_object_on_s3(vault: Vault) -> None:
+    from pyrage import x25519
+
+    from storage.crypto import EncryptingReader
+    from tests.test_storage_filestore import _FailingSource
+
+    store = vault.store
+    assert isinstance(store, S3Store)
+    recipient = x25519.Identity.generate().to_public()
+    # 40 MiB read before the fault: two 16 MiB parts are already uploaded when it happens.
+    with pytest.raises(StorageError), EncryptingReader(_FailingSource(40 * 1024 * 1024), [recipient]) as src:
+        store.put_stream("packets/P-HALF/X.age", src)  # type: ignore[arg-type]
+    assert not store.exists("packets/P-HALF/X.age")
+    uploads = store.client.list_multipart_uploads(Bucket=store.options.bucket).get("Uploads", [])
+    assert [u["Key"] for u in uploads if "P-HALF" in u["Key"]] == []  # the multipart upload was aborted
 
 
 def test_service_down_is_a_clear_error_not_a_traceback(

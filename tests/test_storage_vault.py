@@ -27,11 +27,6 @@ def vault(home: Path) -> Vault:
     return v
 
 
-@pytest.fixture
-def loaded(example_case: Callable[[str], Path]) -> LoadedCase:
-    return load_case_folder(example_case("fr-asylum-visa-couple"), extra_kinds=country_rules.known_kinds())
-
-
 def test_init_is_idempotent_private_and_never_overwrites_the_identity(home: Path) -> None:
     v = Vault.from_env()
     first = v.init().lines()

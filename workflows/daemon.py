@@ -7,38 +7,51 @@ Run by hand for debugging: python -m workflows.daemon /tmp/dossier-0/flows-test.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from core.errors import DossierError
-from workflows.daemon_client import code_fingerprint
+from workflows.daemon_client import code_fingerprint, record_children, sweep_orphans
+from workflows.local import FLOW_NAMES, flow_for, run_local
 
 IDLE_SECONDS = float(os.environ.get("DOSSIER_DAEMON_IDLE", "900"))
 
 
-def _flows() -> dict[str, Any]:
-    from workflows import flows
+def warm_up() -> None:
+    """Import Prefect and the flows and start Prefect's server now, before the first request needs them.
 
-    return {
-        "build": flows.build_packet,
-        "advance": flows.advance_case,
-        "revalidate": flows.revalidate,
-        "group": flows.build_group_packet,
-    }
+    The server (a child process importing Prefect's web stack, about 6 s) starts first, in a thread,
+    so the flows and the packet libraries are imported on the other core meanwhile.
+    """
+    from workflows.prefect_env import prepare_prefect_home
 
+    started = time.monotonic()
+    prepare_prefect_home()
+    server: threading.Thread | None = None
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.client.orchestration import get_client
 
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
+        def start_server() -> None:
+            with get_client(sync_client=True) as client:  # starts the ephemeral server, kept for this process
+                client.api_healthcheck()
+
+        server = threading.Thread(target=start_server, name="prefect-server-start", daemon=True)
+        server.start()
+    flow_for("build")
+    import packets.build  # noqa: F401 - pypdf, docxtpl, img2pdf: the first build would import them
+
+    imported = time.monotonic() - started
+    if server is not None:
+        server.join()
+    print(f"warm-up: flows imported in {imported:.1f} s, ready in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def _params(raw: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +67,6 @@ class Daemon:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fingerprint = code_fingerprint()
-        self.flows = _flows()
         self.lock = threading.Lock()
 
     def serve(self) -> None:
@@ -70,6 +82,11 @@ class Daemon:
         server.listen(8)
         server.settimeout(IDLE_SECONDS)
         try:
+            # Listening first, warming up second: a CLI that connects meanwhile waits in the backlog
+            # instead of starting a second daemon.
+            sweep_orphans(self.path.parent)
+            warm_up()
+            record_children(self.path)
             while True:
                 try:
                     conn, _ = server.accept()
@@ -96,6 +113,7 @@ class Daemon:
         finally:
             server.close()
             self.path.unlink(missing_ok=True)
+            self.path.with_suffix(".pids").unlink(missing_ok=True)
 
     def _progress_sender(self, stream: Any) -> Callable[[str, float], None]:
         def send(step: str, fraction: float) -> None:
@@ -111,12 +129,12 @@ class Daemon:
             pass  # the CLI went away (Ctrl-C); the flow itself goes on and stays idempotent
 
     def _run(self, request: dict[str, Any]) -> dict[str, Any]:
-        flow = self.flows.get(request.get("flow", ""))
-        if flow is None:
+        name = request.get("flow", "")
+        if name not in FLOW_NAMES:
             return {"error": {"type": "BadInput", "message": f"unknown flow {request.get('flow')!r}", "exit_code": 2}}
         with self.lock:
             try:
-                return {"result": _jsonable(flow(**_params(request.get("params", {}))))}
+                return {"result": run_local(name, _params(request.get("params", {})))}
             except DossierError as exc:
                 return {
                     "error": {

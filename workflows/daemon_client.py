@@ -2,6 +2,7 @@
 
 Like a build tool's daemon, the first call starts a background process (workflows.daemon) that
 keeps Prefect imported and its server up; later calls hand it the flow and stream its progress.
+`dossier init` and `case import` start it ahead of need (prewarm), so a first build finds it warm.
 One daemon per environment (DOSSIER_HOME, DOSSIER_STORE, PREFECT_HOME/API_URL, AWS settings); it
 exits after DOSSIER_DAEMON_IDLE seconds without work (default 900) or when the code it runs
 changed. DOSSIER_DAEMON=off runs flows in the calling process instead.
@@ -13,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -153,8 +155,76 @@ def run(flow: str, params: dict[str, Any], on_progress: Callable[[str, float], N
     raise DaemonUnavailable("the flow daemon kept refusing the request")
 
 
+def prewarm() -> bool:
+    """Start this environment's daemon in the background if it is not running; True when one is up.
+
+    Called by `dossier init` and `case import`: Prefect's start-up (about 8 s) then overlaps the
+    caseworker's next steps instead of adding to the first `dossier build`. Never fails the caller.
+    """
+    if not enabled():
+        return False
+    try:
+        path = socket_path()
+        try:
+            _connect(path).close()
+        except OSError:
+            _start(path)  # returns once the daemon listens; it warms up on its own
+        return True
+    except (DaemonUnavailable, OSError):
+        return False
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def record_children(sock: Path) -> None:
+    """Write the daemon's pid and its child processes (Prefect's server) beside its socket."""
+    me = os.getpid()
+    children: list[int] = []
+    for task in Path(f"/proc/{me}/task").iterdir():
+        try:
+            children += [int(p) for p in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    sock.with_suffix(".pids").write_text(json.dumps({"daemon": me, "children": sorted(set(children))}))
+
+
+def sweep_orphans(folder: Path | None = None) -> list[int]:
+    """Stop the Prefect servers of daemons that were killed outright; the pids stopped.
+
+    A daemon stopped normally takes its server with it; one killed with SIGKILL leaves the server
+    (about 230 MB) running with no parent. Each daemon records its children beside its socket, and
+    the next daemon (or `dossier daemon-stop`) stops those whose daemon is gone. A pid is only
+    signalled while its command line still names Prefect's server, never a process that reused it.
+    """
+    stopped: list[int] = []
+    for record in (folder or runtime_dir()).glob("flows-*.pids"):
+        try:
+            data = json.loads(record.read_text())
+            daemon, children = int(data["daemon"]), [int(p) for p in data["children"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            record.unlink(missing_ok=True)
+            continue
+        if b"workflows.daemon" in _cmdline(daemon):
+            continue  # still running: its children are its own business
+        for pid in children:
+            if b"prefect.server" in _cmdline(pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                    stopped.append(pid)
+                except OSError:
+                    pass
+        record.unlink(missing_ok=True)
+    return stopped
+
+
 def stop_all() -> int:
-    """Ask every daemon of this user to exit; returns how many answered."""
+    """Ask every daemon of this user to exit, then stop servers orphaned by killed ones; how many answered."""
+    sweep_orphans()
     stopped = 0
     for path in runtime_dir().glob("flows-*.sock"):
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import country_rules
 from casefile import LoadedCase
@@ -25,6 +26,9 @@ from packets import (
 )
 from packets import text_layer_warnings as _text_layer_warnings
 from workflows.progress import report
+
+if TYPE_CHECKING:
+    from storage import Vault
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -64,6 +68,20 @@ def status_summary(checklist: country_rules.Checklist) -> dict[str, object]:
 def status_key(summary: dict[str, object]) -> tuple[object, ...]:
     """What counts as a change of status (a new rules version alone is not one)."""
     return (summary["stage"], summary["ready"], summary["blocks"], summary["not_met"])
+
+
+def revalidate_case(vault: Vault, case_id: str, today: date, actor: str) -> dict[str, Any]:
+    """Re-evaluate one stored case under the current rules; record its status when new or changed.
+
+    Only the case record is decrypted: readiness depends on the case's facts and the rules, not on
+    the evidence bytes (scan warnings are not part of the status), so 200 cases take seconds.
+    """
+    case, before = vault.case_and_status(case_id)
+    status = status_summary(country_rules.evaluate(case, today))
+    changed = before is not None and status_key(before) != status_key(status)
+    if before is None or changed:
+        vault.record_status(case_id, status, actor)
+    return {"case_id": case_id, "changed": changed, "first_check": before is None, "before": before, "after": status}
 
 
 def ensure_buildable(loaded: LoadedCase, checklist: country_rules.Checklist) -> None:

@@ -32,3 +32,13 @@ def configure_prefect() -> None:
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     for key, value in _SAFE_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def prepare_prefect_home() -> str:
+    """Safe defaults, then a migrated database for a new PREFECT_HOME; one line saying what was done."""
+    from pathlib import Path
+
+    from workflows.prefect_db import prepare
+
+    configure_prefect()
+    return prepare(Path(os.environ["PREFECT_HOME"]))

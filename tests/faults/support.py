@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench.common import ask_daemons_to_stop, kill_processes_of_home
 from casefile import load_case_folder
 from core.errors import DossierError
 from core.settings import Settings
@@ -194,12 +193,7 @@ def stop_daemons(office: Office, timeout: float = 180.0) -> None:
     A daemon answers a stop request only after its current flow, so this also waits for a build
     that goes on after the CLI that asked for it was killed.
     """
-    for sock_path in (private_runtime_dir(office) / "dossier").glob("flows-*.sock"):
-        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(sock_path))
-            sock.sendall(b'{"flow": "stop"}\n')
-            sock.recv(100)
+    ask_daemons_to_stop(private_runtime_dir(office), timeout)
     time.sleep(0.5)
     kill_leftovers(office)
     shutil.rmtree(private_runtime_dir(office), ignore_errors=True)
@@ -207,20 +201,7 @@ def stop_daemons(office: Office, timeout: float = 180.0) -> None:
 
 def kill_leftovers(office: Office) -> list[int]:
     """SIGKILL every process this office's runs started that is still alive (found by its DOSSIER_HOME)."""
-    marker = f"DOSSIER_HOME={office.home}".encode()
-    killed = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if marker in environ:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(proc.name), signal.SIGKILL)
-                killed.append(int(proc.name))
-    return killed
+    return kill_processes_of_home(office.home)
 
 
 def store_problems(office: Office) -> list[str]:
