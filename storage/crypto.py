@@ -94,43 +94,48 @@ def decrypt(data: bytes, identities: Sequence[Identity], what: str) -> bytes:
         raise KeyMissing(f"{what}: cannot be decrypted with the available key ({exc})") from None
 
 
-class HashingWriter(io.RawIOBase):
+class _Hashing(io.RawIOBase):
+    """The SHA-256 and the byte count of everything that passed through a wrapper."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def _passed(self, block: bytes) -> bytes:
+        self.digest.update(block)
+        self.size += len(block)
+        return block
+
+
+class HashingWriter(_Hashing):
     """Wraps a binary writer (None: discard) and hashes what passes through."""
 
     def __init__(self, raw: BinaryIO | None) -> None:
         super().__init__()
         self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, block: bytes) -> int:  # type: ignore[override]
-        self.digest.update(block)
-        self.size += len(block)
         if self.raw is not None:
             self.raw.write(block)
-        return len(block)
+        return len(self._passed(block))
 
 
-class HashingReader(io.RawIOBase):
+class HashingReader(_Hashing):
     """Wraps a binary reader and hashes what is read through it (one pass for encrypt and hash)."""
 
     def __init__(self, raw: ByteSource) -> None:
         super().__init__()
         self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        block = self.raw.read(size)
-        self.digest.update(block)
-        self.size += len(block)
-        return block
+        return self._passed(self.raw.read(size))
 
 
 class EncryptingReader(io.RawIOBase):
