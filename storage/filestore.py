@@ -71,12 +71,10 @@ class FileStore:
                 os.fsync(fh.fileno())
             return tmp, digest.hexdigest()
         except BaseException as exc:
-            if not isinstance(exc, OSError):  # e.g. the source failed half-way: keep nothing of it
-                if tmp is not None:
-                    tmp.unlink(missing_ok=True)
-                raise
             if tmp is not None:
-                tmp.unlink(missing_ok=True)  # a failed write must not keep holding the space
+                tmp.unlink(missing_ok=True)  # a failed write (or a source failing half-way) keeps nothing
+            if not isinstance(exc, OSError):
+                raise
             if isinstance(exc, PermissionError):
                 raise StorageError(f"store folder {self.root} is not writable ({exc.strerror})") from None
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):

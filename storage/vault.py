@@ -18,6 +18,7 @@ import io
 import json
 import re
 import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -602,11 +603,7 @@ def _case_at_stage(case_id: str, record: dict[str, Any]) -> Case:
 
 def _digest_of(source: Callable[[], BinaryIO]) -> tuple[str, int]:
     """(sha256, size) of a packet source, read once in chunks."""
-    import hashlib
-
-    digest, size = hashlib.sha256(), 0
+    sink = HashingWriter(None)
     with source() as fh:
-        while block := fh.read(1024 * 1024):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
+        shutil.copyfileobj(fh, sink, 1024 * 1024)
+    return sink.digest.hexdigest(), sink.size

@@ -93,7 +93,7 @@ def _connect(path: Path) -> socket.socket:
 
 
 def _start(path: Path) -> None:
-    """Start the daemon for this environment (one at a time, guarded by a lock file)."""
+    """Start the daemon for this environment (one at a time, guarded by a lock file); at once if one listens."""
     from core.settings import load_settings
 
     log_dir = load_settings().home / "run"
@@ -164,11 +164,7 @@ def prewarm() -> bool:
     if not enabled():
         return False
     try:
-        path = socket_path()
-        try:
-            _connect(path).close()
-        except OSError:
-            _start(path)  # returns once the daemon listens; it warms up on its own
+        _start(socket_path())  # returns at once if one listens, else once the new one listens (it warms up alone)
         return True
     except (DaemonUnavailable, OSError):
         return False

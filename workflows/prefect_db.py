@@ -43,7 +43,7 @@ def ensure_template() -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="prefect-template-", dir=target.parent) as scratch:
-        env = {k: v for k, v in os.environ.items() if k not in _ELSEWHERE and not k.startswith("PREFECT_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}  # _ELSEWHERE included
         env |= {"PREFECT_HOME": scratch, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         prefect = Path(sys.executable).with_name("prefect")
         done = subprocess.run(
