@@ -1,7 +1,8 @@
-"""The `dossier` command: parses arguments, calls the domain, prints. Nothing else lives here.
+"""The `dossier` command: parses arguments, calls the service layer (workflows/), prints. Nothing else lives here.
 
 Heavy modules (Prefect, LibreOffice glue, boto3) are imported inside the commands that need them,
-so `dossier check` and `dossier --help` stay fast.
+so `dossier check` and `dossier --help` stay fast. Values from a case are printed as plain text,
+never as Rich markup: a name holding "[/]" is a name, not a formatting tag.
 """
 
 from __future__ import annotations
@@ -11,17 +12,16 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from core.errors import BadInput, DossierError
-
-if TYPE_CHECKING:
-    from casefile import LoadedCase
-    from storage import Vault
 
 app = typer.Typer(
     name="dossier",
@@ -33,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-case_app = typer.Typer(help="Import, list and show cases.", no_args_is_help=True)
+case_app = typer.Typer(help="Import, list, show and shred cases.", no_args_is_help=True)
 packet_app = typer.Typer(help="Fetch archived packets.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_args_is_help=True)
 rules_app = typer.Typer(help="Read, test and lint the country rules.", no_args_is_help=True)
@@ -53,11 +53,28 @@ TodayOpt = Annotated[
 ]
 
 
-# --- shared helpers ----------------------------------------------------------------------
+# --- printing helpers ----------------------------------------------------------------------
+
+
+def say(text: str, *, to: Console = out) -> None:
+    """Print text as it is (no markup): case values, ids and messages."""
+    to.print(text, markup=False)
 
 
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _table(*columns: str, lines: bool = False) -> Table:
+    """A table that wraps long cells instead of cutting them (piped output keeps every word)."""
+    table = Table(show_lines=lines)
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _row(table: Table, *cells: str | Text) -> None:
+    table.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells))
 
 
 def _today(value: str | None) -> date:
@@ -66,79 +83,29 @@ def _today(value: str | None) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadInput(f"--today {value}: not a date", hint="write it as YYYY-MM-DD") from None
+        raise BadInput("--today: not a date", hint="write it as YYYY-MM-DD, e.g. --today 2026-12-03") from None
 
 
-def _vault() -> Vault:
-    from storage import Vault
-
-    return Vault.from_env()
-
-
-def _is_folder_ref(ref: str) -> bool:
-    return Path(ref).is_dir()
-
-
-def _load_folder(folder: Path) -> LoadedCase:
-    import country_rules
-    from casefile import load_case_folder
-
-    loaded = load_case_folder(folder, extra_kinds=country_rules.known_kinds())
-    country_rules.first_stage(loaded.case.country, loaded.case.procedure)  # unknown country/procedure: exit 2
-    return loaded
-
-
-def _import_folder(folder: Path) -> str:
-    from core.settings import load_settings
-
-    loaded = _load_folder(folder)
-    return _vault().import_case(loaded, load_settings().actor)
-
-
-def _load_ref(ref: str) -> LoadedCase:
-    """A case by folder (read directly) or by case id (decrypted from the store)."""
-    if _is_folder_ref(ref):
-        return _load_folder(Path(ref))
-    return _vault().load_case(ref)
-
-
-def _run_flow(name: str, /, *, in_process: bool = False, **params: Any) -> Any:
-    """Run a flow (build, advance, revalidate, group) with a progress bar on standard error.
-
-    It goes to the warm flow daemon (see workflows/daemon_client.py) unless DOSSIER_DAEMON=off
-    or in_process is set; the result is plain JSON data either way.
-    """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from core.settings import load_settings
-    from workflows import daemon_client
-
-    params.setdefault("requested_by", load_settings().actor)
-    with Progress(
+def _progress() -> tuple[Progress, Any]:
+    progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as progress:
-        bar = progress.add_task("starting", total=1.0)
-
-        def show(step: str, frac: float) -> None:
-            progress.update(bar, description=step, completed=frac)
-
-        if daemon_client.enabled() and not in_process:
-            try:
-                return daemon_client.run(name, params, show)
-            except daemon_client.DaemonUnavailable as exc:
-                err.print(f"[dim]flow daemon unavailable ({exc}); running in this process[/]")
-        return _run_in_process(name, params, show)
+    )
+    return progress, progress.add_task("starting", total=1.0)
 
 
-def _run_in_process(name: str, params: dict[str, Any], show: Any) -> Any:
-    from workflows.local import run_local
-    from workflows.progress import subscribe
+def _note(text: str, _fraction: float) -> None:
+    err.print(Text(text, style="dim"))
 
-    unsubscribe = subscribe(show)
-    try:
-        return run_local(name, params)
-    finally:
-        unsubscribe()
+
+def _with_progress(run: Any) -> Any:
+    """Run a flow call with a progress bar on standard error."""
+    progress, bar = _progress()
+    with progress:
+
+        def show(step: str, fraction: float) -> None:
+            progress.update(bar, description=escape(step), completed=fraction)
+
+        return run(show)
 
 
 # --- setup commands --------------------------------------------------------------------
@@ -151,14 +118,14 @@ def init() -> None:
     Example: DOSSIER_HOME=/srv/dossier dossier init
     """
     from workflows import daemon_client
-    from workflows.prefect_env import prepare_prefect_home
+    from workflows.office import init as do_init
 
-    report = _vault().init()
+    report, prefect_line = do_init()
     for line in report.lines():
-        out.print(line)
-    out.print(prepare_prefect_home())
+        say(line)
+    say(prefect_line)
     if daemon_client.prewarm():
-        out.print("flows: daemon started in the background (Prefect warms up for the first build)")
+        say("flows: daemon started in the background (Prefect warms up for the first build)")
 
 
 # --- case commands -----------------------------------------------------------------------
@@ -168,14 +135,20 @@ def init() -> None:
 def case_import(folder: Annotated[Path, typer.Argument(help="Case folder holding case.yaml and evidence/.")]) -> None:
     """Validate a case folder, encrypt it and store it; prints the case id on the last line.
 
+    Importing the same folder again (after adding documents or fixing case.yaml) updates its case and
+    says so: the case is found by the case_id in case.yaml, else by the same applicant and procedure.
     Example: dossier case import examples/fr-asylum-visa-couple
     """
     from workflows import daemon_client
+    from workflows.cases import import_folder
 
     daemon_client.prewarm()  # Prefect starts in the background while the case is encrypted
-    case_id = _import_folder(folder)
-    err.print("imported and encrypted; case id:")
-    out.print(case_id)
+    result = import_folder(folder)
+    say(f"case {result.case_id}: {result.summary()}", to=err)
+    for other in result.possible_duplicates:
+        say(f"warning: possibly the same person as case {other} (same names and birth date)", to=err)
+    say("case id:", to=err)
+    say(result.case_id)
 
 
 @case_app.command("list")
@@ -184,34 +157,39 @@ def case_list(as_json: JsonOpt = False) -> None:
 
     Example: dossier case list --json
     """
-    rows = _vault().list_cases()
+    from workflows.cases import states
+
+    rows, incomplete = states()
     if as_json:
-        _print_json(rows)
+        _print_json([s.to_json() for s in rows] + [{"case_id": i, "incomplete_import": True} for i in incomplete])
         return
-    table = Table("case id", "country", "procedure", "stage", "updated")
-    for r in rows:
-        table.add_row(r["case_id"], r["country"], r["procedure"], r.get("stage") or "", str(r.get("updated", "")))
+    table = _table("case id", "country", "procedure", "stage", "packets", "updated")
+    for s in rows:
+        _row(table, s.case_id, s.country, s.procedure, s.stage, str(len(s.packets)), s.updated)
     out.print(table)
+    for case_id in incomplete:
+        say(
+            f"case {case_id}: import interrupted before its record was stored; import the folder again "
+            f"or remove it with `dossier case shred {case_id}`"
+        )
 
 
 @case_app.command("show")
 def case_show(case_id: str, as_json: JsonOpt = False) -> None:
-    """Show one case: stage, people, evidence and archived packets (decrypts it for you).
+    """Show one case: stage, people, evidence and archived packets (decrypts it; recorded as a view).
 
     Example: dossier case show K7Q2-M9XD --json
     """
-    import country_rules
+    from workflows.cases import open_case
 
-    v = _vault()
-    loaded = v.load_case(case_id)
-    state = v.case_state(case_id)
-    case = loaded.case
-    stage = state.get("stage") or case.stage or country_rules.first_stage(case.country, case.procedure)
+    view = open_case(case_id)
+    case, st = view.case, view.state
     info: dict[str, Any] = {
         "case_id": case.case_id,
         "country": case.country,
         "procedure": case.procedure,
-        "stage": stage,
+        "stage": st.stage,
+        "record_version": st.record_version,
         "submission_date": case.submission_date.isoformat() if case.submission_date else None,
         "persons": [
             {
@@ -224,17 +202,47 @@ def case_show(case_id: str, as_json: JsonOpt = False) -> None:
             for p in case.persons
         ],
         "evidence": [{"id": e.id, "kind": e.kind, "person": e.person} for e in case.evidence],
-        "packets": v.packets_of(case_id),
+        "packets": [p | {} for p in st.to_json()["packets"]],
+        "groups": st.to_json()["groups"],
     }
     if as_json:
         _print_json(info)
         return
-    out.print(f"[bold]case {case.case_id}[/]  {case.country} / {case.procedure} / stage [bold]{stage}[/]")
+    say(f"case {case.case_id}  {case.country} / {case.procedure} / stage {st.stage} (record v{st.record_version})")
     for p in info["persons"]:
-        out.print(f"  {p['person_id']:<10} {p['relation']:<9} {p['given_name']} {p['family_name']}")
-    out.print(f"  {len(case.evidence)} evidence document(s); {len(info['packets'])} archived packet(s)")
-    for pk in info["packets"]:
-        out.print(f"    packet {pk.get('packet_id')}  stage {pk.get('stage', '')}  {pk.get('archived', '')}")
+        say(f"  {p['person_id']:<10} {p['relation']:<9} {p['given_name']} {p['family_name']}")
+    say(f"  {len(case.evidence)} evidence document(s); {len(st.packets)} archived packet(s)")
+    for pk in st.packets:
+        say(f"    packet {pk.packet_id}  stage {pk.stage}  {pk.archived}")
+    for g in st.groups:
+        say(f"    group {g.group_id}  with {', '.join(m for m in g.members if m != case.case_id)}  {g.archived}")
+
+
+@case_app.command("shred")
+def case_shred(
+    case_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Crypto-shred a case: delete every version of its key, so nothing stored for it can be decrypted again.
+
+    The audit log records the shred and keeps the hashes of what was stored. Every process (the flow
+    daemon, the web app, workers) re-checks the key before each use, so the shred holds everywhere at
+    once. This cannot be undone.
+    Example: dossier case shred K7Q2-M9XD --yes
+    """
+    from workflows.cases import require_known, shred
+
+    require_known(case_id)  # unknown case: exit 2 before asking anything
+    if not yes:
+        if not sys.stdin.isatty():
+            raise BadInput(f"case {case_id}: shredding needs a confirmation", hint="add --yes to confirm")
+        typer.confirm(
+            f"Shred case {case_id}? Its case file, evidence and packets become unreadable forever", abort=True
+        )
+    if shred(case_id):
+        say(f"case {case_id}: key deleted (every version); its stored objects can no longer be decrypted")
+    else:
+        say(f"case {case_id}: was already shredded")
 
 
 # --- check / build / advance -------------------------------------------------------------
@@ -248,15 +256,12 @@ def check(
 ) -> None:
     """Print the checklist for the case's current stage; exit 1 when it is not ready.
 
+    A folder is read and checked without being stored. Piped or redirected, every row is printed whole.
     Example: dossier check examples/fr-asylum-visa-couple
     """
-    from workflows.pipeline import evaluate_case
+    from workflows.cases import check as do_check
 
-    loaded = _load_ref(ref)
-    if not _is_folder_ref(ref):
-        loaded = _with_stored_stage(loaded)
-    checklist = evaluate_case(loaded, _today(today))
-    data = checklist.to_json()
+    data = do_check(ref, _today(today)).to_json()
     if as_json:
         _print_json(data)
     else:
@@ -265,78 +270,85 @@ def check(
         raise typer.Exit(1)
 
 
-def _with_stored_stage(loaded: LoadedCase) -> LoadedCase:
-    """The stored case with its current stage (advance moves it) applied."""
-    from dataclasses import replace
-
-    from casefile import LoadedCase
-
-    stage = _vault().case_state(loaded.case.case_id).get("stage")
-    if stage and stage != loaded.case.stage:
-        return LoadedCase(case=replace(loaded.case, stage=stage), files=loaded.files)
-    return loaded
-
-
 _STATUS_STYLE = {"met": "green", "missing": "red", "expired": "red", "untranslated": "yellow"}
 
 
+def _reason(item: dict[str, Any]) -> str:
+    src = item.get("source") or {}
+    return str(item["reason"] or f"{src.get('title', '')} {src.get('article') or ''}".strip())
+
+
 def _print_checklist(data: dict[str, Any]) -> None:
-    verdict = "[green]READY[/]" if data["ready"] else "[red]NOT READY[/]"
-    out.print(
-        f"[bold]case {data['case_id']}[/] {data['country']}/{data['procedure']} stage {data['stage']}"
-        f" (for {data['evaluated_for']}, rules {data['rules_version'][:19]}): {verdict}"
+    verdict = Text("READY", style="green") if data["ready"] else Text("NOT READY", style="red")
+    head = Text(
+        f"case {data['case_id']} {data['country']}/{data['procedure']} stage {data['stage']}"
+        f" (for {data['evaluated_for']}, rules {data['rules_version'][:19]}): "
     )
-    table = Table("person", "requirement", "status", "evidence", "reason / source")
-    for item in data["items"]:
-        style = _STATUS_STYLE.get(item["status"], "")
-        src = item.get("source") or {}
-        table.add_row(
-            item["person"],
-            item["title"],
-            f"[{style}]{item['status']}[/]" if style else item["status"],
-            ", ".join(item["evidence"] + item.get("translations", [])),
-            item["reason"] or f"{src.get('title', '')} {src.get('article') or ''}".strip(),
-        )
-    out.print(table)
+    out.print(head + verdict)
+    if out.is_terminal:
+        table = _table("person", "requirement", "status", "evidence", "reason / source")
+        for item in data["items"]:
+            status = Text(item["status"], style=_STATUS_STYLE.get(item["status"], ""))
+            evidence = ", ".join(item["evidence"] + item.get("translations", []))
+            _row(table, item["person"], item["title"], status, evidence, _reason(item))
+        out.print(table)
+    else:  # a log or a script: one whole line per requirement, nothing cut
+        for item in data["items"]:
+            evidence = ", ".join(item["evidence"] + item.get("translations", [])) or "-"
+            kinds = ", ".join(item.get("kinds", [])) or "-"
+            say(
+                f"{item['status']:<12} {item['person']}: {item['title']} [{item['requirement']}]"
+                f" | kind: {kinds} | evidence: {evidence} | {_reason(item)}"
+            )
     for b in data["blocks"]:
-        out.print(f"[red]BLOCKED for senior review[/] ({b['code']}): {b['reason']}")
+        say(f"BLOCKED for senior review ({b['code']}): {b['reason']}")
     for w in data["warnings"]:
-        out.print(f"[yellow]warning:[/] {w}")
+        say(f"warning: {w}")
 
 
 @app.command()
 def build(
     ref: Annotated[
-        str, typer.Argument(metavar="CASE_ID|FOLDER", help="A stored case id, or a folder to import first.")
-    ],
+        str | None,
+        typer.Argument(metavar="CASE_ID|FOLDER", help="A stored case id, or a folder to import first."),
+    ] = None,
+    group: Annotated[
+        Path | None,
+        typer.Option(
+            "--group",
+            help="A file of case ids or case folders, one a line: build them as one group submission.",
+            metavar="FILE",
+        ),
+    ] = None,
     today: TodayOpt = None,
 ) -> None:
     """Build and archive the packet for the case's current stage; prints the packet id on the last line.
 
-    A folder is validated and imported first (its case id is printed on standard error).
-    Example: dossier build K7Q2-M9XD
+    A folder is validated and imported first. With --group FILE, every member's packet is built, then one
+    group letter and index; the group id (G-...) is printed last and `dossier packet get` fetches it.
+    Example: dossier build K7Q2-M9XD     or     dossier build --group family.txt
     """
-    case_id = ref
-    if _is_folder_ref(ref):
-        case_id = _import_folder(Path(ref))
-        err.print(f"imported case {case_id}")
-    outcome = _run_flow("build", case_id=case_id, today=_today(today).isoformat())
-    err.print(
-        f"case {outcome['case_id']}: packet archived ({outcome['pages']} pages, stage {outcome['stage']}); packet id:"
+    from workflows import cases
+
+    on = _today(today)
+    if group is not None:
+        if ref is not None:
+            raise BadInput("give either a case (CASE_ID|FOLDER) or --group FILE, not both")
+        refs = cases.group_members(group)
+        result = _with_progress(lambda show: cases.build_group(refs, on, show=show, note=_note))
+        for case_id, packet_id in result["members"].items():
+            say(f"case {case_id}: packet {packet_id}", to=err)
+        say(f"group submission archived ({result['pages']} pages); group id:", to=err)
+        say(result["group_id"])
+        return
+    if ref is None:
+        raise BadInput("missing CASE_ID|FOLDER", hint="dossier build K7Q2-M9XD, or dossier build --group FILE")
+    outcome = _with_progress(lambda show: cases.build(ref, on, show=show, note=_note))
+    say(
+        f"case {outcome['case_id']}: packet archived ({outcome['pages']} pages, stage {outcome['stage']}); packet id:",
+        to=err,
     )
-    out.print(outcome["packet_id"])
-
-
-def _build_group(group_file: Path, today: str | None) -> None:
-    from packets import load_group_file
-
-    refs = load_group_file(group_file)
-    case_ids = [_import_folder(Path(r)) if _is_folder_ref(r) else r for r in refs]
-    result = _run_flow("group", case_ids=case_ids, today=_today(today).isoformat())
-    for case_id, packet_id in result["members"].items():
-        err.print(f"case {case_id}: packet {packet_id}")
-    err.print(f"group submission archived ({result['pages']} pages); group id:")
-    out.print(result["group_id"])
+    say(outcome["packet_id"])
 
 
 @app.command()
@@ -346,17 +358,17 @@ def advance(case_id: str, today: TodayOpt = None) -> None:
     Refused (exit 1, with the reasons) when the checklist is not met.
     Example: dossier advance K7Q2-M9XD
     """
-    result = _run_flow("advance", case_id=case_id, today=_today(today).isoformat())
+    from workflows import cases
+
+    result = _with_progress(lambda show: cases.advance(case_id, _today(today), show=show, note=_note))
     if result["to_stage"] is None:
-        out.print(
+        say(
             f"case {case_id}: packet {result['packet_id']} archived; {result['from_stage']} is the last stage of"
             " its procedure, so the case stays there (start the next procedure as a new case)"
         )
     else:
-        out.print(
-            f"case {case_id}: packet {result['packet_id']} archived;"
-            f" stage {result['from_stage']} -> {result['to_stage']}"
-        )
+        moved = f"stage {result['from_stage']} -> {result['to_stage']}"
+        say(f"case {case_id}: packet {result['packet_id']} archived; {moved}")
 
 
 # --- packet commands ---------------------------------------------------------------------
@@ -364,45 +376,47 @@ def advance(case_id: str, today: TodayOpt = None) -> None:
 
 @packet_app.command("get")
 def packet_get(
-    packet_id: str,
+    packet_id: Annotated[str, typer.Argument(help="A packet id (P-...) or a group id (G-...).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the unzipped bag into.")],
     zipped: Annotated[bool, typer.Option("--zip", help="Write the bag as one .zip file instead.")] = False,
 ) -> None:
-    """Decrypt an archived packet and write it (a BagIt bag) to a folder.
+    """Decrypt an archived packet (or group submission) and write it, a BagIt bag, to a folder.
 
+    The stored object is checked against its audit entry and the bag against its manifests and its id
+    before anything is written.
     Example: dossier packet get P-0123456789AB -o ./out
     """
-    from packets import unpack_bag_zip
+    from workflows.cases import fetch_packet
 
-    data = _vault().get_packet(packet_id)
-    output.mkdir(parents=True, exist_ok=True)
-    if zipped:
-        target = output / f"{packet_id}.zip"
-        target.write_bytes(data)
-    else:
-        target = unpack_bag_zip(data, output)  # every manifest checked before anything is written
-    out.print(str(target))
+    say(str(fetch_packet(packet_id, output, zipped=zipped)))
 
 
 # --- audit commands ----------------------------------------------------------------------
 
+CaseOpt = Annotated[str | None, typer.Option("--case", help="Only this case's entries.", metavar="CASE_ID")]
+SinceOpt = Annotated[Path | None, typer.Option("--since", help="A checkpoint file: also detect a rollback before it.")]
+PublicKeyOpt = Annotated[
+    Path | None,
+    typer.Option("--public-key", help="The organisation's published checkpoint key (PEM) to check --since."),
+]
+
 
 @audit_app.command("log")
-def audit_log(
-    case: Annotated[str | None, typer.Option("--case", help="Only this case's history.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
+def audit_log(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
     """Show the audit log (who did what, when, to which object, with which hash).
 
     Example: dossier audit log --case K7Q2-M9XD
     """
-    entries = _vault().audit.entries(case_id=case)
+    from workflows import audit
+
+    entries = audit.entries(case)
     if as_json:
         _print_json(entries)
         return
-    table = Table("seq", "time", "actor", "action", "case", "object", "sha256")
+    table = _table("seq", "time", "actor", "action", "case", "object", "sha256")
     for e in entries:
-        table.add_row(
+        _row(
+            table,
             str(e["seq"]),
             str(e.get("time", "")),
             e.get("actor", ""),
@@ -415,29 +429,67 @@ def audit_log(
 
 
 @audit_app.command("verify")
-def audit_verify(
-    since: Annotated[
-        Path | None, typer.Option("--since", help="A checkpoint file: also detect a rollback before it.")
-    ] = None,
-    public_key: Annotated[
-        Path | None,
-        typer.Option("--public-key", help="The organisation's published checkpoint key (PEM) to check --since."),
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
+def audit_verify(since: SinceOpt = None, public_key: PublicKeyOpt = None, as_json: JsonOpt = False) -> None:
     """Re-hash every audit entry and every archived object; exit 1 on any mismatch.
 
-    Needs no decryption key: read access to the store is enough.
-    Example: dossier audit verify --since checkpoint.json
+    Also fails on a deleted archived object (only keys may be deleted, by shredding) and, with --since,
+    on a rollback before the checkpoint. Needs no decryption key: read access to the store is enough.
+    Example: dossier audit verify --since checkpoint.json --public-key checkpoint-public.pem
     """
-    result = _vault().audit.verify(since_checkpoint=since, public_key=public_key)
+    from workflows import audit
+
+    result = audit.verify(since, public_key)
     if as_json:
         _print_json(result.to_json())
     else:
         for line in result.lines():
-            out.print(line)
+            say(line)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Checkpoint file (default: DOSSIER_HOME/checkpoints/).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign the head of the audit log (Ed25519) and write it as a checkpoint file; keep copies outside the store.
+
+    Later, `dossier audit verify --since FILE` detects any rollback or rewrite before that point.
+    Example: dossier audit checkpoint -o /media/usb/checkpoint-2026-11.json
+    """
+    from workflows import audit
+
+    cp, path = audit.checkpoint(output)
+    if as_json:
+        _print_json(cp | {"file": str(path)})
+        return
+    say(f"checkpoint of entry {cp['seq']} (head {cp['head'][:16]}), signed by key {cp['key_id']}")
+    say(str(path))
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for audit.csv and audit.html.")] = Path(
+        "audit-report"
+    ),
+    case: CaseOpt = None,
+    since: SinceOpt = None,
+    public_key: PublicKeyOpt = None,
+) -> None:
+    """Write the audit log as CSV and as a readable HTML report (with the verification verdict) for a board or donor.
+
+    Example: dossier audit export -o report/ --case K7Q2-M9XD
+    """
+    from workflows import audit
+
+    result = audit.export(output, case, since, public_key)
+    verdict = "verified" if result.ok else "VERIFICATION FAILED (see the report)"
+    say(f"{result.entries} entries, {verdict}")
+    say(str(result.csv_path))
+    say(str(result.html_path))
 
 
 # --- orchestration commands ----------------------------------------------------------------
@@ -455,14 +507,16 @@ def revalidate(
     The answer to "this rule changed: whom does it affect?".
     Example: dossier revalidate --country fr
     """
-    report = _run_flow("revalidate", country=country, procedure=procedure, today=_today(today).isoformat())
+    from workflows import cases
+
+    report = _with_progress(lambda show: cases.revalidate(_today(today), country, procedure, show=show, note=_note))
     if as_json:
         _print_json(report)
         return
-    out.print(f"{report['checked']} case(s) checked, {report['ready']} ready, {len(report['changed'])} changed status")
+    say(f"{report['checked']} case(s) checked, {report['ready']} ready, {len(report['changed'])} changed status")
     for r in report["changed"]:
         before, after = r["before"], r["after"]
-        out.print(
+        say(
             f"  case {r['case_id']}: ready {before['ready']} -> {after['ready']}; not met now: "
             + (", ".join(after["not_met"]) or "nothing")
         )
@@ -483,16 +537,16 @@ def deadlines(
     """
     from workflows.deadlines import collect, to_ics
 
-    items = collect(_vault(), with_names=names, horizon_from=_today(since) if since else None)
+    items = collect(with_names=names, horizon_from=_today(since) if since else None)
     if ics is not None:
         ics.write_bytes(to_ics(items))
-        err.print(f"wrote {len(items)} event(s) to {ics}")
+        say(f"wrote {len(items)} event(s) to {ics}", to=err)
     if as_json:
         _print_json([i.to_json() for i in items])
         return
-    table = Table("due", "case", *(["person"] if names else []), "what", "legal basis")
+    table = _table("due", "case", *(["person"] if names else []), "what", "legal basis")
     for i in items:
-        table.add_row(i.due.isoformat(), i.case_id, *([i.person_label or ""] if names else []), i.what, i.source)
+        _row(table, i.due.isoformat(), i.case_id, *([i.person_label or ""] if names else []), i.what, i.source)
     out.print(table)
 
 
@@ -515,7 +569,7 @@ def serve(
 
         server = start_server(Path(os.environ["PREFECT_HOME"]), port=port)
         os.environ["PREFECT_API_URL"] = server.api_url
-        err.print(f"Prefect UI: {server.ui_url}  (Deployments -> build -> Run -> Custom run)")
+        say(f"Prefect UI: {server.ui_url}  (Deployments -> build -> Run -> Custom run)", to=err)
     try:
         from workflows.deploy import serve_flows
 
@@ -526,14 +580,20 @@ def serve(
 
 
 @app.command("daemon-stop")
-def daemon_stop() -> None:
-    """Stop the warm flow daemons of this user (they also stop by themselves when idle).
+def daemon_stop(
+    all_: Annotated[
+        bool, typer.Option("--all", help="Stop every flow daemon of this user (other homes and checkouts too).")
+    ] = False,
+) -> None:
+    """Stop the warm flow daemon serving this environment (they also stop by themselves when idle).
 
+    Only the daemon of this DOSSIER_HOME, store and Prefect settings stops; --all stops every one of yours.
     Example: dossier daemon-stop
     """
     from workflows import daemon_client
 
-    out.print(f"{daemon_client.stop_all()} daemon(s) stopped")
+    stopped = daemon_client.stop_all() if all_ else daemon_client.stop_current()
+    say(f"{stopped} daemon(s) stopped")
 
 
 # --- demo --------------------------------------------------------------------------------
@@ -551,39 +611,40 @@ def demo(
     """
     import shutil
 
-    from casefile.specimens import write_specimens
     from core.settings import load_settings
+    from workflows import cases
+    from workflows.office import init as do_init
+    from workflows.office import write_example_evidence
 
     examples = Path(__file__).resolve().parent / "examples"
     settings = load_settings()
     work = workdir.resolve()  # plaintext lives here, never under DOSSIER_HOME
-    v = _vault()
-    for line in v.init().lines():
-        err.print(line)
+    report, _ = do_init()
+    for line in report.lines():
+        say(line, to=err)
     built = []
+    on = date.today()
     for src in sorted(p.parent for p in examples.glob("*/case.yaml")):
         dest = work / src.name
         if dest.exists():
             shutil.rmtree(dest)
         shutil.copytree(src, dest, ignore=shutil.ignore_patterns("evidence"))
-        write_specimens(dest)
-        case_id = _import_folder(dest)
-        outcome = _run_flow("build", in_process=True, case_id=case_id)
+        write_example_evidence(dest)
+        case_id = cases.import_folder(dest).case_id
+        outcome = _with_progress(lambda show, c=case_id: cases.build(c, on, show=show, in_process=True))
         target = work / "packets"
-        target.mkdir(parents=True, exist_ok=True)
-        packet_get(outcome["packet_id"], target)
+        cases.fetch_packet(outcome["packet_id"], target)
         built.append((src.name, case_id, outcome["packet_id"], outcome["pages"]))
-    table = Table("example", "case id", "packet id", "pages")
+    table = _table("example", "case id", "packet id", "pages")
     for row in built:
-        table.add_row(row[0], row[1], row[2], str(row[3]))
+        _row(table, row[0], row[1], row[2], str(row[3]))
     out.print(table)
-    out.print(f"Packets (decrypted BagIt bags) are in {work / 'packets'}; open */data/packet.pdf.")
-    out.print(f"Encrypted store: {settings.store_url}")
-    out.print("Check the archive: dossier audit verify; history: dossier audit log")
+    say(f"Packets (decrypted BagIt bags) are in {work / 'packets'}; open */data/packet.pdf.")
+    say(f"Encrypted store: {settings.store_url}")
+    say("Check the archive: dossier audit verify; history: dossier audit log")
 
 
 # --- rules commands ----------------------------------------------------------------------
-# (owned by the rules helper)
 
 RulesOnOpt = Annotated[
     str | None, typer.Option("--on", help="Only the rule texts in force on this date (YYYY-MM-DD).", metavar="DATE")
@@ -596,19 +657,19 @@ def rules_list(as_json: JsonOpt = False) -> None:
 
     Example: dossier rules list --json
     """
-    from country_rules.adviser import rules_overview
+    from workflows import rules
 
-    rows = rules_overview()
+    rows = rules.overview()
     if as_json:
         _print_json(rows)
         return
-    table = Table("country", "procedure", "stages (in order)", "requirements", "title")
+    table = _table("country", "procedure", "stages (in order)", "requirements", "title")
     for r in rows:
-        table.add_row(r["country"], r["procedure"], " -> ".join(r["stages"]), str(r["requirements"]), r["title"])
+        _row(table, r["country"], r["procedure"], " -> ".join(r["stages"]), str(r["requirements"]), r["title"])
     out.print(table)
     for country in sorted({r["country"] for r in rows}):
         version = next(r["rules_version"] for r in rows if r["country"] == country)
-        out.print(f"rules version {country}: {version}")
+        say(f"rules version {country}: {version}")
 
 
 @rules_app.command("show")
@@ -622,28 +683,32 @@ def rules_show(
 
     Example: dossier rules show fr asylum-visa --on 2024-05-15
     """
-    from country_rules.adviser import show_rules
+    from workflows import rules
 
-    rows = show_rules(country, procedure, on=_today(on) if on else None)
+    rows = rules.show(country, procedure, on=_today(on) if on else None)
     if as_json:
         _print_json(rows)
         return
-    table = Table(
-        "requirement (for whom, when)", "evidence (validity, language)", "legal source", "in force", show_lines=True
+    table = _table(
+        "requirement (for whom, when)", "evidence (validity, language)", "legal source", "in force", lines=True
     )
     for r in rows:
         who = r["applies_to"] + (f" if {r['when']}" if r["when"] else "")
-        req = f"[bold]{r['stage']} / {r['requirement']}[/]\n{r['title']}\n[dim]{who}[/]"
+        req = (
+            Text(f"{r['stage']} / {r['requirement']}", style="bold")
+            + Text(f"\n{r['title']}\n")
+            + Text(who, style="dim")
+        )
         evidence = "\n".join(x for x in (r["evidence"], r["validity"], r["translation"]) if x)
         source = "\n".join(x for x in (r["source"], r["source_article"], r["source_url"]) if x)
         dates = f"{r['valid_from']}\n.. {r['valid_to'] or 'now'}\nreviewed {r['last_reviewed']}"
-        table.add_row(req, evidence, source, dates)
+        _row(table, req, evidence, source, dates)
     out.print(table)
     sources = sorted({r["source"] for r in rows})
-    out.print(f"{len(rows)} rule text(s), {len(sources)} distinct source(s).")
+    say(f"{len(rows)} rule text(s), {len(sources)} distinct source(s).")
     for r in rows:
         if r["note"]:
-            out.print(f"[dim]note[/] {r['procedure']}/{r['stage']}/{r['requirement']}: {r['note']}")
+            say(f"note {r['procedure']}/{r['stage']}/{r['requirement']}: {r['note']}")
 
 
 @rules_app.command("test")
@@ -655,9 +720,9 @@ def rules_test(
 
     Example: dossier rules test fr
     """
-    from country_rules.ruletests import run_rule_tests
+    from workflows import rules
 
-    results = run_rule_tests(country)
+    results = rules.test(country)
     failed = [r for r in results if not r.passed]
     if as_json:
         _print_json(
@@ -665,11 +730,10 @@ def rules_test(
         )
     else:
         for r in results:
-            mark = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
-            out.print(f"{mark} {r.test.name}")
+            out.print(Text("PASS", style="green") if r.passed else Text("FAIL", style="red"), Text(r.test.name))
             for f in r.failures:
-                out.print(f"     {r.test.where}: {f}")
-        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+                say(f"     {r.test.where}: {f}")
+        say(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
 
@@ -680,95 +744,18 @@ def rules_lint() -> None:
 
     Example: dossier rules lint
     """
-    from country_rules.adviser import lint_rules
+    from workflows import rules
 
-    problems = lint_rules()
+    problems = rules.lint()
     for p in problems:
-        out.print(f"[red]problem:[/] {p}")
+        say(f"problem: {p}")
     if problems:
-        out.print(f"{len(problems)} problem(s)")
+        say(f"{len(problems)} problem(s)")
         raise typer.Exit(1)
-    out.print("rules lint: no problems")
+    say("rules lint: no problems")
 
 
-# --- storage/audit/key commands ----------------------------------------------------------
-# (owned by the storage helper)
-
-CaseOpt = Annotated[str | None, typer.Option("--case", help="Only this case's entries.", metavar="CASE_ID")]
-
-
-@case_app.command("shred")
-def case_shred(
-    case_id: str,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Crypto-shred a case: delete every version of its key, so nothing stored for it can be decrypted again.
-
-    The audit log records the shred and keeps the hashes of what was stored. This cannot be undone.
-    Example: dossier case shred K7Q2-M9XD --yes
-    """
-    from core.errors import KeyMissing
-    from core.settings import load_settings
-
-    v = _vault()
-    try:
-        v.case_state(case_id)  # unknown case: exit 2 before asking anything
-    except KeyMissing:
-        pass  # already shredded (or unreadable): shredding again is harmless
-    if not yes:
-        if not sys.stdin.isatty():
-            raise BadInput(f"case {case_id}: shredding needs a confirmation", hint="add --yes to confirm")
-        typer.confirm(
-            f"Shred case {case_id}? Its case file, evidence and packets become unreadable forever", abort=True
-        )
-    if v.shred_case(case_id, load_settings().actor):
-        out.print(f"case {case_id}: key deleted (every version); its stored objects can no longer be decrypted")
-    else:
-        out.print(f"case {case_id}: was already shredded")
-
-
-@audit_app.command("checkpoint")
-def audit_checkpoint(
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Checkpoint file (default: DOSSIER_HOME/checkpoints/).")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Sign the head of the audit log (Ed25519) and write it as a checkpoint file; keep copies outside the store.
-
-    Later, `dossier audit verify --since FILE` detects any rollback or rewrite before that point.
-    Example: dossier audit checkpoint -o /media/usb/checkpoint-2026-11.json
-    """
-    cp, path = _vault().checkpoint(output)
-    if as_json:
-        _print_json(cp | {"file": str(path)})
-        return
-    out.print(f"checkpoint of entry {cp['seq']} (head {cp['head'][:16]}), signed by key {cp['key_id']}")
-    out.print(str(path))
-
-
-@audit_app.command("export")
-def audit_export(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for audit.csv and audit.html.")] = Path(
-        "audit-report"
-    ),
-    case: CaseOpt = None,
-    since: Annotated[Path | None, typer.Option("--since", help="A checkpoint to verify against.")] = None,
-    public_key: Annotated[
-        Path | None, typer.Option("--public-key", help="The organisation's checkpoint public key (PEM).")
-    ] = None,
-) -> None:
-    """Write the audit log as CSV and as a readable HTML report (with the verification verdict) for a board or donor.
-
-    Example: dossier audit export -o report/ --case K7Q2-M9XD
-    """
-    from storage.export import export_audit
-
-    result = export_audit(_vault().audit, output, case_id=case, since_checkpoint=since, public_key=public_key)
-    verdict = "verified" if result.ok else "VERIFICATION FAILED (see the report)"
-    out.print(f"{result.entries} entries, {verdict}")
-    out.print(str(result.csv_path))
-    out.print(str(result.html_path))
+# --- storage commands ----------------------------------------------------------------------
 
 
 @storage_app.command("rewrap-keys")
@@ -778,10 +765,9 @@ def storage_rewrap_keys() -> None:
     Run it after adding a recipient (legal adviser, offline recovery key) or removing one.
     Example: echo age1... >> $DOSSIER_HOME/keys/recipients.txt && dossier storage rewrap-keys
     """
-    from core.settings import load_settings
+    from workflows.office import rewrap_keys
 
-    n = _vault().rewrap_keys(load_settings().actor)
-    out.print(f"{n} case key(s) re-encrypted to the current recipients")
+    say(f"{rewrap_keys()} case key(s) re-encrypted to the current recipients")
 
 
 @storage_app.command("serve")
@@ -801,11 +787,9 @@ def storage_serve(
     import time
 
     from core.errors import StorageUnavailable
-    from core.settings import load_settings
-    from storage.office import start_office_store
+    from workflows.office import serve_store
 
-    folder = data_dir or load_settings().home / "seaweedfs"
-    office = start_office_store(folder, port=port, bucket=bucket)
+    office = serve_store(data_dir, port, bucket)
 
     def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -813,15 +797,96 @@ def storage_serve(
     signal.signal(signal.SIGTERM, _stop)
     try:
         for line in office.lines():
-            out.print(line, markup=False)
+            say(line)
         while office.server.alive():
             time.sleep(0.5)
         raise StorageUnavailable(f"SeaweedFS stopped unexpectedly; see {office.server.log_file}")
     except KeyboardInterrupt:
-        err.print("stopping SeaweedFS...")
+        say("stopping SeaweedFS...", to=err)
     finally:
         office.server.stop()
-    err.print("stopped")
+    say("stopped", to=err)
+
+
+# --- web and accounts (the case desk) --------------------------------------------------------
+
+user_app = typer.Typer(help="Case-desk accounts: add, list, disable.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless a proxy needs more).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+    proxy_headers: Annotated[
+        bool, typer.Option("--proxy-headers", help="Trust X-Forwarded-* from a TLS reverse proxy on 127.0.0.1.")
+    ] = False,
+) -> None:
+    """Serve the case desk (web app) for caseworkers, advisers, auditors and admins.
+
+    Example: dossier user add anna --role caseworker && dossier web --port 8700
+    """
+    from web.serve import serve
+
+    if not 0 < port < 65536:
+        raise BadInput(f"port {port} is not a TCP port", hint="use 1-65535, e.g. --port 8700")
+    say(f"case desk on http://{host}:{port}/ (Ctrl+C stops it)", to=err)
+    serve(host, port, proxy_headers=proxy_headers)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name: lower-case letters, digits, '.', '-', '_'.")],
+    role: Annotated[str, typer.Option(help="caseworker, adviser, auditor or admin.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts).")
+    ] = False,
+    totp: Annotated[bool, typer.Option("--totp", help="Also require a code from an authenticator app.")] = False,
+) -> None:
+    """Create a case-desk account (the password is hashed with argon2id and never stored).
+
+    Example: printf '%s' "$PW" | dossier user add anna --role caseworker --password-stdin
+    """
+    from workflows import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    account, uri = accounts.add_user(username, role, password, totp=totp)
+    say(f"account {account.username} added with role {account.role}")
+    if uri:
+        say(f"authenticator app URI (shown once): {uri}")
+
+
+@user_app.command("list")
+def user_list(as_json: JsonOpt = False) -> None:
+    """List case-desk accounts with their roles (no password hashes).
+
+    Example: dossier user list --json
+    """
+    from workflows import accounts
+
+    users = accounts.list_users()
+    if as_json:
+        _print_json([{"username": u.username, "role": u.role, "disabled": u.disabled, "totp": u.totp} for u in users])
+        return
+    if not users:
+        say("no accounts yet; add one with `dossier user add NAME --role admin`")
+    for u in users:
+        say(f"{u.username}\t{u.role}\t{'disabled' if u.disabled else 'active'}{chr(9) + 'totp' if u.totp else ''}")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="The account to disable.")]) -> None:
+    """Disable an account and end its sessions on every web instance.
+
+    Example: dossier user disable anna
+    """
+    from workflows import accounts
+
+    changed = accounts.disable_user(username)
+    say(f"account {username} {'disabled; its sessions ended' if changed else 'was already disabled'}")
 
 
 # --- entry point -------------------------------------------------------------------------
@@ -835,17 +900,17 @@ def main() -> NoReturn:
     try:
         app()
     except DossierError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
+        err.print(Text("error: ", style="red") + Text(exc.message))
         if exc.hint:
-            err.print(f"[dim]what to do:[/] {exc.hint}")
+            err.print(Text("what to do: ", style="dim") + Text(exc.hint))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted; nothing half-written is kept: run the same command again")
+        say("interrupted; nothing half-written is kept: run the same command again", to=err)
         sys.exit(130)
     except Exception as exc:
         if os.environ.get("DOSSIER_DEBUG"):
             raise
-        err.print(f"[red]internal error[/] ({type(exc).__name__}); re-run with DOSSIER_DEBUG=1 and report it")
+        say(f"internal error ({type(exc).__name__}); re-run with DOSSIER_DEBUG=1 and report it", to=err)
         sys.exit(1)
     sys.exit(0)
 

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from casefile.model import Case, case_from_mapping, new_case_id
-from casefile.validate import consistency_problems, schema_problems
+from casefile.validate import consistency_problems, evidence_path, schema_problems
 from core.errors import CaseInvalid, FieldProblem, NotFound
 from core.yamlio import load_yaml_file
 
@@ -39,6 +39,8 @@ def evidence_path_problem(folder: Path, relative: str) -> str | None:
     if "\x00" in relative or any(ord(ch) < 32 for ch in relative):
         return "file path contains control characters"
     pure = PurePosixPath(relative)
+    if not pure.parts or pure.parts == (".",) or relative.endswith("/"):
+        return "must name a file inside the case folder, e.g. evidence/passport.pdf"
     if pure.is_absolute() or relative.startswith(("/", "\\")) or ":" in pure.parts[0]:
         return "file path must be relative to the case folder"
     if ".." in pure.parts:
@@ -68,13 +70,18 @@ def load_case_folder(folder: Path, extra_kinds: Iterable[str] = ()) -> LoadedCas
     data = load_yaml_file(case_file)
     given_id = data.get("case_id") if isinstance(data, dict) else None
     ref = given_id if isinstance(given_id, str) else str(folder)
-    data = validate_mapping(data, ref, extra_kinds)
     problems: list[FieldProblem] = []
-    for i, e in enumerate(data["evidence"]):
-        why = evidence_path_problem(folder, e["file"])
+    try:
+        data = validate_mapping(data, ref, extra_kinds)
+    except CaseInvalid as exc:
+        problems = list(exc.problems)
+    listed = data.get("evidence") if isinstance(data, dict) else None
+    for i, e in enumerate(listed if isinstance(listed, list) else []):
+        relative = e.get("file") if isinstance(e, dict) else None
+        why = evidence_path_problem(folder, relative) if isinstance(relative, str) else None
         if why:
-            problems.append(FieldProblem(f"evidence[{i}].file (id {e['id']})", why))
-    if problems:
+            problems.append(FieldProblem(f"{evidence_path(data, i)}.file", why))
+    if problems:  # every problem at once: schema, cross-field and files
         raise CaseInvalid(ref, problems)
     case = case_from_mapping(data, data.get("case_id") or new_case_id())
     files = {e.id: (folder / e.file).read_bytes() for e in case.evidence}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,6 +99,18 @@ class Case:
 
     def translations_of(self, evidence_id: str) -> tuple[Evidence, ...]:
         return tuple(e for e in self.evidence if e.translation_of == evidence_id)
+
+    def redact_ids(self, text: str) -> str:
+        """The text with the caseworker's free-form evidence and person ids replaced by positions.
+
+        Ids like `ev-orlova-recit` may carry a name: a message bound for Prefect's database or a log
+        says `evidence #4` / `person #2` instead; the faces show the caseworker's own ids.
+        """
+        names = [(e.id, f"evidence #{i + 1}") for i, e in enumerate(self.evidence)]
+        names += [(p.person_id, f"person #{i + 2}") for i, p in enumerate(self.household)]
+        for value, token in sorted(names, key=lambda x: -len(x[0])):
+            text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", token, text)
+        return text
 
     def effective_date(self, today: date) -> date:
         """The date validity windows are checked against: the planned submission, else today."""

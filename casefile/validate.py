@@ -6,8 +6,11 @@ messages may travel to logs, and values are personal data.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Iterable
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -79,6 +82,12 @@ def _describe(error: ValidationError) -> tuple[str, str]:
     return path, f"is not valid ({v})"
 
 
+def _with_evidence_id(data: Any, where: str) -> str:
+    """Name evidence by the id the caseworker wrote as well as by position."""
+    m = re.match(r"^evidence\[(\d+)\]", where)
+    return evidence_path(data, int(m.group(1))) + where[m.end() :] if m else where
+
+
 def _ref_name(error: ValidationError) -> str:
     for part in reversed(list(error.absolute_schema_path)):
         if isinstance(part, str) and part in _SCHEMA_DESCRIPTIONS:
@@ -100,6 +109,55 @@ def _type_words(t: Any) -> str:
     return names.get(t, str(t))
 
 
+def evidence_path(data: Any, index: int) -> str:
+    """`evidence[3] (id ev-milid)`: the position and the id the caseworker wrote, when it has one."""
+    try:
+        eid = data["evidence"][index]["id"]
+    except (KeyError, IndexError, TypeError):
+        return f"evidence[{index}]"
+    return f"evidence[{index}] (id {eid})" if isinstance(eid, str) and eid else f"evidence[{index}]"
+
+
+def _closest(value: str, valid: Iterable[str]) -> str:
+    """'; did you mean: a, b?' for the nearest valid names, else a pointer to where they are listed."""
+    near = difflib.get_close_matches(str(value), sorted(valid), n=3, cutoff=0.6)
+    if near:
+        return f"; did you mean {' or '.join(near)}?"
+    return " (see the list of kinds with `dossier rules show COUNTRY`)"
+
+
+def date_problems(data: dict[str, Any], today: date | None = None) -> list[FieldProblem]:
+    """Impossible dates: a birth in the future, or evidence issued after the planned submission date."""
+    day = today or date.today()
+    problems: list[FieldProblem] = []
+    people = [("applicant", data.get("applicant", {}))]
+    people += [(f"household[{i}]", h) for i, h in enumerate(data.get("household", []))]
+    for where, person in people:
+        born = _parse_day(person.get("birth_date"))
+        if born is not None and born > day:
+            problems.append(FieldProblem(f"{where}.birth_date", "is in the future: check the year"))
+    submission = _parse_day(data.get("submission_date"))
+    for i, e in enumerate(data.get("evidence", [])):
+        issued = _parse_day(e.get("issued"))
+        if issued is not None and issued > max(day, submission or day):
+            problems.append(FieldProblem(f"{evidence_path(data, i)}.issued", "is in the future: check the date"))
+        elif submission is not None and issued is not None and issued > submission:
+            problems.append(
+                FieldProblem(
+                    f"{evidence_path(data, i)}.issued",
+                    "is after the planned submission_date: a document cannot be submitted before it exists",
+                )
+            )
+    return problems
+
+
+def _parse_day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def schema_problems(data: Any) -> list[FieldProblem]:
     """Every schema violation, one per field path, in document order."""
     if not isinstance(data, dict):
@@ -109,6 +167,7 @@ def schema_problems(data: Any) -> list[FieldProblem]:
     errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
         where, what = _describe(error)
+        where = _with_evidence_id(data, where)
         if (where, what) not in seen:
             seen.add((where, what))
             problems.append(FieldProblem(where, what))
@@ -133,9 +192,9 @@ def consistency_problems(data: dict[str, Any], extra_kinds: Iterable[str] = ()) 
             first_index[e["id"]] = i
     originals = {e["id"] for e in evidence if e["kind"] != "translation"}
     for i, e in enumerate(evidence):
-        here = f"evidence[{i}]"
+        here = evidence_path(data, i)
         if e["kind"] not in kinds:
-            problems.append(FieldProblem(f"{here}.kind", "is not a known evidence kind (see `dossier rules list`)"))
+            problems.append(FieldProblem(f"{here}.kind", f"is not a known evidence kind{_closest(e['kind'], kinds)}"))
         if e.get("person", "applicant") not in person_ids:
             problems.append(FieldProblem(f"{here}.person", "names no person: use applicant or a household person_id"))
         if e["kind"] == "translation":
@@ -149,6 +208,7 @@ def consistency_problems(data: dict[str, Any], extra_kinds: Iterable[str] = ()) 
             problems.append(FieldProblem(f"{here}.translation_of", "only evidence of kind translation may have it"))
         if e.get("issued") and e.get("expires") and e["expires"] < e["issued"]:
             problems.append(FieldProblem(f"{here}.expires", "is before the issue date"))
+    problems += date_problems(data)
     for field_name in ("vetting", "prosecution"):
         for i, item in enumerate(data.get(field_name, [])):
             ref = item.get("evidence")

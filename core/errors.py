@@ -30,6 +30,8 @@ class DossierError(Exception):
 
     exit_code = 1
     hint: str = ""
+    # The message with free-form ids (evidence, person) replaced by positions, for Prefect and logs.
+    redacted: str | None = None
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -39,6 +41,15 @@ class DossierError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def for_logs(self) -> DossierError:
+        """The same error (same class and exit code) carrying its redacted message, if it has one."""
+        if self.redacted is None:
+            return self
+        copy = DossierError.__new__(type(self))
+        DossierError.__init__(copy, self.redacted, hint=self.hint)
+        copy.exit_code = self.exit_code
+        return copy
 
 
 # --- exit code 2: the input is wrong -------------------------------------------------

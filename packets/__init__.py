@@ -1,6 +1,6 @@
 """Packet assembly: pre-flight of evidence, letters, the bundled packet.pdf and its BagIt bag."""
 
-from packets.bag import read_bag_zip, unpack_bag_zip
+from packets.bag import check_bag_zip, read_bag_zip, unpack_bag_zip
 from packets.build import build_packet
 from packets.group import BuiltGroup, GroupMember, build_group, group_id_for, load_group_file
 from packets.letters import LetterConverter, render_letter
@@ -22,6 +22,7 @@ __all__ = [
     "LetterSpec",
     "PacketInputs",
     "build_group",
+    "check_bag_zip",
     "build_packet",
     "group_id_for",
     "load_group_file",

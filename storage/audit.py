@@ -45,9 +45,13 @@ ENTRY_PREFIX = "audit/"
 _ENTRY_NAME = re.compile(r"^audit/(\d{12})\.json$")
 _ACTION = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # Objects under these prefixes must each be recorded by an entry; an unrecorded one means a cut log.
-AUDITED_PREFIXES = ("cases/", "keys/", "packets/")
+AUDITED_PREFIXES = ("cases/", "keys/", "org/", "packets/")
 # Actions recording that their object was deliberately removed (crypto-shredding).
 DELETING_ACTIONS = frozenset({"shred-case", "shred-group", "delete-object"})
+# The only objects that may ever be deleted: wrapped keys (shredding, rewrapping). An archived packet,
+# a case record or an evidence blob is never removed, so an entry saying one was is itself a finding:
+# whoever can write to the store could otherwise delete a packet or roll a case back and log it.
+DELETABLE_PREFIX = "keys/"
 # Where an entry's own hash sits in its stored canonical JSON (never first: "action" sorts before it).
 _HASH_FIELD = re.compile(rb',"hash":"[0-9a-f]{64}"')
 _FIELDS = ("v", "seq", "time", "action", "actor", "case_id", "object_key", "sha256", "prev")
@@ -365,6 +369,14 @@ class AuditLog:
             key = entry.get("object_key")
             if isinstance(key, str):
                 if entry["action"] in DELETING_ACTIONS:
+                    if not key.startswith(DELETABLE_PREFIX):
+                        report.problems.append(
+                            Problem(
+                                seq,
+                                f"{entry['action']}: records the deletion of {key}, but archived packets, case "
+                                "records and evidence are never deleted (only keys are, by shredding)",
+                            )
+                        )
                     deleted[key] = seq
                     recorded.pop(key, None)
                 else:

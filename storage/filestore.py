@@ -12,6 +12,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from core.errors import ConfigError, StorageError, StorageUnavailable
+from core.private import make_private_dir
 from storage.base import ObjectMissing, check_key
 
 StrList = list[str]  # (a name: the classes below define a method called `list`)
@@ -49,7 +50,8 @@ class FileStore:
         return self.root.joinpath(*check_key(key).split("/"))
 
     def _tmp_for(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.parent.is_dir():
+            make_private_dir(path.parent)
         return path.parent / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
 
     def _write_tmp(self, path: Path, chunks: BinaryIO | bytes) -> tuple[Path, str]:
@@ -75,14 +77,29 @@ class FileStore:
                 tmp.unlink(missing_ok=True)  # a failed write (or a source failing half-way) keeps nothing
             if not isinstance(exc, OSError):
                 raise
-            if isinstance(exc, PermissionError):
-                raise StorageError(f"store folder {self.root} is not writable ({exc.strerror})") from None
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise StorageError(
-                    f"store folder {self.root} is full ({exc.strerror}): nothing was changed",
-                    hint="free disk space, then run the same command again",
-                ) from None
-            raise StorageUnavailable(f"store folder {self.root}: write failed ({exc.strerror})") from None
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> StorageError:
+        """A clear, final error for a write the folder refused; only a transient failure may be retried."""
+        if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return StorageError(
+                f"store folder {self.root} is not writable ({exc.strerror}): nothing was changed",
+                hint="check DOSSIER_STORE and the folder's permissions (or mount), then run the command again",
+            )
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StorageError(
+                f"store folder {self.root} is full ({exc.strerror}): nothing was changed",
+                hint="free disk space, then run the same command again",
+            )
+        return StorageUnavailable(f"store folder {self.root}: write failed ({exc.strerror})")
+
+    def require_root(self) -> None:
+        """Refuse a store folder that does not exist: a mistyped DOSSIER_STORE must not look like an empty store."""
+        if not self.root.is_dir():
+            raise ConfigError(
+                f"store folder {self.root} does not exist",
+                hint="check DOSSIER_STORE (or DOSSIER_HOME); run `dossier init` to create a new store there",
+            )
 
     @staticmethod
     def _sync_dir(folder: Path) -> None:
@@ -93,6 +110,14 @@ class FileStore:
             os.close(fd)
 
     def _commit(self, tmp: Path, path: Path, if_absent: bool) -> bool:
+        try:
+            return self._link(tmp, path, if_absent)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def _link(self, tmp: Path, path: Path, if_absent: bool) -> bool:
         try:
             if if_absent:
                 try:
@@ -182,5 +207,5 @@ class FileStore:
     def ensure(self) -> StrList:
         """Create the root folder (0700); lines saying what was done."""
         existed = self.root.is_dir()
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self.root)
         return [f"store: {'kept' if existed else 'created'} folder {self.root}"]

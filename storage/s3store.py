@@ -37,7 +37,7 @@ _MB = 1024 * 1024
 _MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "InvalidToken", "ExpiredToken"}
 _UNAVAILABLE = {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
-_OPTIONS = {"endpoint", "region", "lock_days", "sse", "sse_c_key", "retries", "retry_mode"}
+_OPTIONS = {"endpoint", "region", "lock_days", "sse", "sse_c_key", "retries", "retry_mode", "timeout"}
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,11 @@ class S3Options:
     lock_days: int = 365
     sse: str = "none"  # none | s3 | c
     sse_c_key_file: Path | None = None
-    retries: int = 5
+    # Attempts x read timeout bound how long a silent endpoint (a port that accepts and never answers)
+    # can hold a command: 3 x 5 s plus back-off stays well under 30 s.
+    retries: int = 3
     retry_mode: str = "standard"
+    timeout: float = 5.0
 
     @classmethod
     def parse(cls, url: str) -> S3Options:
@@ -83,9 +86,10 @@ class S3Options:
             raise ConfigError(f"store URL: retry_mode={retry_mode!r}; use standard or adaptive")
         try:
             lock_days = int(query.get("lock_days", "365"))
-            retries = int(query.get("retries", "5"))
+            retries = int(query.get("retries", "3"))
+            timeout = float(query.get("timeout", "5"))
         except ValueError:
-            raise ConfigError("store URL: lock_days and retries must be whole numbers") from None
+            raise ConfigError("store URL: lock_days and retries must be whole numbers, timeout seconds") from None
         if lock_days < 0 or not 1 <= retries <= 20:
             raise ConfigError("store URL: lock_days must be >= 0 and retries between 1 and 20")
         return cls(
@@ -98,6 +102,7 @@ class S3Options:
             sse_c_key_file=key_file,
             retries=retries,
             retry_mode=retry_mode,
+            timeout=timeout,
         )
 
 
@@ -118,7 +123,7 @@ class S3Store:
         config = Config(
             retries={"mode": options.retry_mode, "max_attempts": options.retries},  # type: ignore[arg-type]
             connect_timeout=5,
-            read_timeout=60,
+            read_timeout=options.timeout,
             s3={"addressing_style": "path"} if options.endpoint else None,
             signature_version="s3v4",
         )

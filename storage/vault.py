@@ -1,62 +1,60 @@
 """The vault: cases, evidence and packets stored age-encrypted under opaque keys, every write in the audit log.
 
 Layout of the store (every name is an id, never a person):
-    keys/<case_id>.age                 the case's age identity, encrypted to the organisation recipients
-                                       (keys/<case_id>.kms when AWS KMS wraps it once more)
+    keys/<owner_id>.age                the case's (or group's) age identity, encrypted to the organisation
+                                       recipients (keys/<owner_id>.kms when AWS KMS wraps it once more)
+    org/fingerprint-secret.age         the organisation's secret for person fingerprints (duplicate warnings)
     cases/<case_id>/record/<n>.age     version n of the case record (validated case.yaml + state)
     cases/<case_id>/blobs/<random>.age one evidence file
-    packets/<packet_id>/<case_id>.age  one archived packet (BagIt zip)
+    packets/<packet_id>/<case_id>.age  one archived packet (BagIt zip); packets/<group_id>/<group_id>.age a group
     audit/<seq>.json                   the plaintext, hash-chained audit log
 Objects of a case are encrypted only to that case's identity: deleting its key (every version)
-crypto-shreds the case while the audit log keeps every hash.
+crypto-shreds the case while the audit log keeps every hash. Nothing else is ever deleted.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import io
 import json
 import re
 import secrets
-import shutil
 import tempfile
-import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from core.errors import DossierError, KeyMissing, NotFound, StorageError
+from casefile.state import CaseState, GroupRow, PacketRow
+from core.errors import AuditError, DossierError, KeyMissing, NotFound, StorageError
 from core.hashing import canonical_json, sha256_hex
+from core.private import make_private_dir
 from core.settings import Settings, load_settings
+from storage.archive import Archived, Source, archive_bag, digest_of
 from storage.audit import AuditLog, _now
 from storage.base import ObjectMissing, ObjectStore, open_store
-from storage.crypto import (
-    EncryptingReader,
-    HashingWriter,
-    Identity,
-    decrypt,
-    decrypt_stream,
-    encrypt,
-    new_identity,
-)
+from storage.casekeys import CaseKeys
+from storage.crypto import Identity, decrypt, decrypt_stream, encrypt
 from storage.keys import OrgKeys
 from storage.kms import kms_from_env
 
 if TYPE_CHECKING:
     from casefile import Case, LoadedCase
 
-__all__ = ["InitReport", "Vault"]
+__all__ = ["ImportOutcome", "InitReport", "Vault"]
 
 RECORD_FORMAT = "dossier-case-record/1"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _RECORD_KEY = re.compile(r"/record/(\d{6})\.age$")
-_KEY_SUFFIXES = (".age", ".kms")
+FINGERPRINT_SECRET = "org/fingerprint-secret.age"  # noqa: S105 - an object key, not a secret
 
 
 def _check_id(kind: str, value: str) -> str:
     if not isinstance(value, str) or not _ID.match(value):
-        raise NotFound(f"{kind} {value!r}: not a valid {kind}", hint=f"copy the {kind} exactly as it was printed")
+        raise NotFound(f"that {kind} is not a valid {kind}", hint=f"copy the {kind} exactly as it was printed")
     return value
 
 
@@ -71,8 +69,24 @@ class InitReport:
         return [*self.items, f"DOSSIER_STORE={self.store_url}"]
 
 
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What storing a case did: a new case, a new record version, or nothing (same content)."""
+
+    case_id: str
+    created: bool
+    changed: bool
+    record_version: int
+
+
+def _normal(text: str | None) -> str:
+    """A name as compared for duplicates: accents, case and spacing do not count."""
+    folded = unicodedata.normalize("NFKD", text or "")
+    return " ".join("".join(c for c in folded if not unicodedata.combining(c)).casefold().split())
+
+
 class Vault:
-    """The high-level storage API used by the CLI and the flows."""
+    """The high-level storage API used by the service layer (workflows/) and the flows."""
 
     def __init__(self, settings: Settings, store: ObjectStore | None = None) -> None:
         self.settings = settings
@@ -83,8 +97,8 @@ class Vault:
             witness_file=settings.home / "audit-witness.json",
             trusted_key_file=self.keys.public_key_file,
         )
-        self._case_keys: dict[str, Identity] = {}
-        self._lock = threading.Lock()
+        self.case_keys = CaseKeys(self.store, self.keys, self.audit, self._why_no_key)
+        self._fp_secret: bytes | None = None
 
     @classmethod
     def from_env(cls) -> Vault:
@@ -97,7 +111,7 @@ class Vault:
         """Create home, organisation keys and the store (bucket) if missing; never overwrites a key."""
         home = self.settings.home
         existed = home.is_dir()
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(home)
         report = InitReport(self.store.url, [f"home: {'kept' if existed else 'created'} {home}"])
         self._refuse_replacing_a_lost_identity()
         report.items += self.keys.ensure()
@@ -105,6 +119,12 @@ class Vault:
         seq, _ = self.audit.head()
         report.items.append(f"audit log: {seq} entries")
         return report
+
+    def require_store(self) -> None:
+        """Refuse a store that does not exist (a mistyped DOSSIER_STORE), instead of showing it empty."""
+        check = getattr(self.store, "require_root", None)
+        if check is not None:
+            check()
 
     def _refuse_replacing_a_lost_identity(self) -> None:
         """A new organisation identity could open none of the stored cases: restore the old one instead."""
@@ -123,76 +143,56 @@ class Vault:
                 "recipients.txt), then run the command again",
             )
 
-    # --- case keys ----------------------------------------------------------------------
+    # --- keys ---------------------------------------------------------------------------
 
-    def _key_objects(self, case_id: str) -> list[str]:
-        return [k for k in self.store.list(f"keys/{case_id}.") if k[len(f"keys/{case_id}") :] in _KEY_SUFFIXES]
-
-    def _records(self, case_id: str) -> list[str]:
-        return [k for k in self.store.list(f"cases/{case_id}/record/") if _RECORD_KEY.search(k)]
-
-    def _case_key(self, case_id: str) -> Identity:
-        """The case's identity, unwrapped with the organisation identity; KeyMissing when shredded."""
-        with self._lock:
-            cached = self._case_keys.get(case_id)
-        if cached is not None:
-            return cached
-        found = self._key_objects(case_id)
-        if not found:
-            if self._had_objects(case_id):
-                raise KeyMissing(
-                    f"{self._label(case_id)} {case_id}: its key was shredded; "
-                    "its stored objects can no longer be decrypted",
-                    hint=f"the audit log still lists what was stored (`dossier audit log --case {case_id}`)",
-                )
-            raise NotFound(f"case {case_id}: no such case in {self.store.describe()}", hint="see `dossier case list`")
-        key = found[0]
-        try:
-            data = self.store.get(key)
-        except ObjectMissing:
-            raise KeyMissing(f"case {case_id}: its key was removed while reading it (shredded?)") from None
-        identity = self.keys.unwrap_case_key(data, case_id, key[len(f"keys/{case_id}") :])
-        with self._lock:
-            self._case_keys[case_id] = identity
-        return identity
+    def _why_no_key(self, owner_id: str) -> Exception:
+        if self._had_objects(owner_id):
+            label = "case" if self._records(owner_id) else "group submission"
+            return KeyMissing(
+                f"{label} {owner_id}: its key was shredded; its stored objects can no longer be decrypted",
+                hint=f"the audit log still lists what was stored (`dossier audit log --case {owner_id}`)",
+            )
+        return NotFound(f"case {owner_id}: no such case in {self.store.describe()}", hint="see `dossier case list`")
 
     def _had_objects(self, owner_id: str) -> bool:
         """Whether a case (records) or a group submission (its packet) was stored under this id."""
         return bool(self._records(owner_id) or self.store.list(f"packets/{owner_id}/"))
 
-    def _label(self, owner_id: str) -> str:
-        return "case" if self._records(owner_id) else "group submission"
+    def _case_key(self, case_id: str) -> Identity:
+        """The case's identity; KeyMissing when shredded (re-checked at every use), NotFound when unknown."""
+        return self.case_keys.get(case_id)
 
-    def _ensure_case_key(self, case_id: str, actor: str, action: str = "create-case-key") -> Identity:
+    # --- person fingerprints (duplicate warnings) ---------------------------------------
+
+    def _fingerprint_secret(self, actor: str) -> bytes:
+        """The organisation's fingerprint secret, shared by every office using this store; made once."""
+        if self._fp_secret is not None:
+            return self._fp_secret
         try:
-            return self._case_key(case_id)
-        except NotFound:
-            pass
-        identity = new_identity()
-        wrapped = self.keys.wrap_case_key(identity, case_id)
-        key = f"keys/{case_id}{self.keys.wrapped_suffix}"
-        if not self.store.put_if_absent(key, wrapped):
-            return self._case_key(case_id)  # another process created it first: use theirs
-        self.audit.append(action, actor, case_id, key, sha256_hex(wrapped))
-        with self._lock:
-            self._case_keys[case_id] = identity
-        return identity
+            blob = self.store.get(FINGERPRINT_SECRET)
+        except ObjectMissing:
+            fresh = encrypt(secrets.token_bytes(32), self.keys.recipients())
+            if self.store.put_if_absent(FINGERPRINT_SECRET, fresh):
+                self.audit.append("create-org-secret", actor, None, FINGERPRINT_SECRET, sha256_hex(fresh))
+            blob = self.store.get(FINGERPRINT_SECRET)
+        self._fp_secret = decrypt(blob, self.keys.identities(), "the organisation's fingerprint secret")
+        return self._fp_secret
 
-    # --- encrypted objects --------------------------------------------------------------
+    def fingerprint(self, case: Case, actor: str) -> str:
+        """A keyed hash of the applicant's names and birth date: equal for the same person, unreadable alone."""
+        a = case.applicant
+        basis = "|".join(
+            [_normal(a.given_name), _normal(a.family_name), a.birth_date.isoformat() if a.birth_date else ""]
+        )
+        return hmac.new(self._fingerprint_secret(actor), basis.encode(), hashlib.sha256).hexdigest()
 
-    def _put_new(self, key: str, plaintext: bytes, identity: Identity, action: str, actor: str, case_id: str) -> str:
-        """Encrypt to the case, store under a fresh key, record it; the ciphertext sha256."""
-        blob = encrypt(plaintext, [identity.to_public()])
-        if not self.store.put_if_absent(key, blob):
-            raise StorageError(f"case {case_id}: object {key} already exists; refusing to overwrite it")
-        digest = sha256_hex(blob)
-        self.audit.append(action, actor, case_id, key, digest)
-        return digest
+    # --- case records -------------------------------------------------------------------
+
+    def _records(self, case_id: str) -> list[str]:
+        return [k for k in self.store.list(f"cases/{case_id}/record/") if _RECORD_KEY.search(k)]
 
     def _read(self, key: str, identity: Identity, what: str) -> bytes:
         return decrypt(self.store.get(key), [identity], what)
-
-    # --- case records -------------------------------------------------------------------
 
     def _latest(self, case_id: str) -> tuple[int, dict[str, Any]] | None:
         records = self._records(case_id)
@@ -210,7 +210,10 @@ class Vault:
         latest = self._latest(case_id)
         if latest is None:
             self._case_key(case_id)  # raises KeyMissing (shredded) or NotFound (unknown)
-            raise NotFound(f"case {case_id}: no case record stored", hint="import the case folder again")
+            raise NotFound(
+                f"case {case_id}: its import was interrupted before the case record was stored",
+                hint="import the case folder again (it picks up where it stopped), or shred it",
+            )
         return latest
 
     def _write_record(self, case_id: str, n: int, record: dict[str, Any], action: str, actor: str) -> bool:
@@ -258,15 +261,19 @@ class Vault:
     # --- cases --------------------------------------------------------------------------
 
     def import_case(self, loaded: LoadedCase, actor: str) -> str:
-        """Encrypt and store a validated case and its evidence; re-import makes a new record version."""
+        """store_case at the stage case.yaml names (storage tests and benchmarks; the service layer resolves it)."""
+        return self.store_case(loaded, actor, stage=loaded.case.stage or "", fingerprint=None).case_id
+
+    def store_case(self, loaded: LoadedCase, actor: str, *, stage: str, fingerprint: str | None) -> ImportOutcome:
+        """Encrypt and store a validated case at its resolved stage; a re-import stores a new version only on change."""
         case = loaded.case
         case_id = _check_id("case id", case.case_id)
-        if not self._key_objects(case_id) and self._records(case_id):
+        if not self.case_keys.objects(case_id) and self._records(case_id):
             raise KeyMissing(
                 f"case {case_id} was shredded; it cannot be imported again under the same id",
                 hint="remove case_id from case.yaml to import it as a new case",
             )
-        identity = self._ensure_case_key(case_id, actor)
+        identity = self.case_keys.ensure(case_id, actor, "create-case-key")
         for _attempt in range(50):
             latest = self._latest(case_id)
             old_evidence = latest[1]["evidence"] if latest else {}
@@ -279,12 +286,21 @@ class Vault:
                     evidence[ev.id] = prior
                     continue
                 key = f"cases/{case_id}/blobs/{secrets.token_hex(12)}.age"
-                self._put_new(key, data, identity, "store-evidence", actor, case_id)
+                blob = encrypt(data, [identity.to_public()])
+                if not self.store.put_if_absent(key, blob):
+                    raise StorageError(f"case {case_id}: object {key} already exists; refusing to overwrite it")
+                self.audit.append("store-evidence", actor, case_id, key, sha256_hex(blob))
                 evidence[ev.id] = {"object": key, "sha256": digest, "size": len(data)}
             now = _now()
-            state = (
-                latest[1]["state"] if latest else {"stage": case.stage, "packets": [], "status": None, "created": now}
-            )
+            if latest is not None:
+                old = latest[1]
+                if old["mapping"] == case.data and old["evidence"] == evidence and old["state"].get("stage"):
+                    return ImportOutcome(case_id, created=False, changed=False, record_version=latest[0])
+                state = old["state"] | {"stage": old["state"].get("stage") or stage}
+            else:
+                state = {"stage": stage, "packets": [], "groups": [], "status": None, "created": now}
+            if fingerprint is not None:
+                state["fingerprint"] = fingerprint
             record = {
                 "format": RECORD_FORMAT,
                 "case_id": case_id,
@@ -294,7 +310,7 @@ class Vault:
             }
             n = latest[0] + 1 if latest else 1
             if self._write_record(case_id, n, record, "import-case" if n == 1 else "update-case", actor):
-                return case_id
+                return ImportOutcome(case_id, created=latest is None, changed=True, record_version=n)
         raise StorageError(f"case {case_id}: too many concurrent updates; try again")
 
     def load_case(self, case_id: str) -> LoadedCase:
@@ -303,52 +319,70 @@ class Vault:
 
         _n, record = self._require(case_id)
         identity = self._case_key(case_id)
+        # Messages name evidence by position: an evidence id is free text and may carry a name.
         files = {
-            eid: self._read(meta["object"], identity, f"case {case_id} evidence {eid}")
-            for eid, meta in record["evidence"].items()
+            eid: self._read(meta["object"], identity, f"case {case_id} evidence #{n + 1}")
+            for n, (eid, meta) in enumerate(record["evidence"].items())
         }
         return LoadedCase(case=_case_at_stage(case_id, record), files=files)
 
-    def case_and_status(self, case_id: str) -> tuple[Case, dict[str, Any] | None]:
-        """The case at its current stage without its evidence, and its last recorded status (one read).
+    def load_record(self, case_id: str) -> tuple[Case, CaseState]:
+        """The case at its current stage without its evidence bytes, and its state (one read)."""
+        n, record = self._require(case_id)
+        return _case_at_stage(case_id, record), _state(case_id, n, record)
 
-        What revalidation needs: the rules look at the case's facts, not at the evidence bytes.
-        """
+    def case_and_status(self, case_id: str) -> tuple[Case, dict[str, Any] | None]:
+        """The case at its current stage without its evidence, and its last recorded status (one read)."""
         _n, record = self._require(case_id)
         return _case_at_stage(case_id, record), record["state"].get("status")
 
-    def case_state(self, case_id: str) -> dict[str, Any]:
+    def state(self, case_id: str) -> CaseState:
         """Ids, procedure, stage, packets and last status of a case: nothing personal."""
         n, record = self._require(case_id)
-        return self._summary(case_id, n, record) | {
-            "packets": self._packet_rows(record),
-            "status": record["state"].get("status"),
-            "created": record["state"].get("created"),
-            "evidence_count": len(record["evidence"]),
-            "groups": record["state"].get("groups", []),
-        }
+        return _state(case_id, n, record)
 
-    @staticmethod
-    def _summary(case_id: str, n: int, record: dict[str, Any]) -> dict[str, Any]:
-        mapping = record["mapping"]
-        return {
-            "case_id": case_id,
-            "country": mapping.get("country"),
-            "procedure": mapping.get("procedure"),
-            "stage": record["state"].get("stage") or mapping.get("stage"),
-            "updated": record["state"].get("updated"),
-            "record_version": n,
-        }
+    def case_state(self, case_id: str) -> dict[str, Any]:
+        """`state` as JSON data."""
+        return self.state(case_id).to_json()
+
+    def states(self) -> tuple[list[CaseState], list[str]]:
+        """Every readable case's state, and the ids of imports interrupted before their first record."""
+        rows: list[CaseState] = []
+        incomplete: list[str] = []
+        for owner in self.case_keys.owners():
+            if owner.startswith("G-"):
+                continue  # a group submission's key
+            latest = self._latest(owner)
+            if latest is None:
+                incomplete.append(owner)
+            else:
+                rows.append(_state(owner, *latest))
+        return rows, incomplete
+
+    def records(self) -> list[tuple[Case, CaseState, str | None]]:
+        """Every readable case with its state and person fingerprint (for search and duplicate warnings)."""
+        out = []
+        for owner in self.case_keys.owners():
+            if owner.startswith("G-"):
+                continue
+            latest = self._latest(owner)
+            if latest is not None:
+                n, record = latest
+                out.append(
+                    (_case_at_stage(owner, record), _state(owner, n, record), record["state"].get("fingerprint"))
+                )
+        return out
 
     def list_cases(self) -> list[dict[str, Any]]:
-        """Every readable (not shredded) case: case_id, country, procedure, stage, updated."""
-        ids = sorted({k[len("keys/") :].rsplit(".", 1)[0] for k in self.store.list("keys/")})
-        rows = []
-        for case_id in ids:
-            latest = self._latest(case_id)
-            if latest is not None:
-                rows.append(self._summary(case_id, *latest))
-        return rows
+        """Every readable (not shredded) case: case_id, country, procedure, stage, updated (no names)."""
+        return [
+            {k: s.to_json()[k] for k in ("case_id", "country", "procedure", "stage", "updated", "record_version")}
+            for s in self.states()[0]
+        ]
+
+    def record_view(self, case_id: str, actor: str) -> None:
+        """Record that someone opened a case's personal data (so an auditor sees who looked at whom)."""
+        self.audit.append("view-case", actor, _check_id("case id", case_id), None, None)
 
     def set_stage(self, case_id: str, stage: str, actor: str) -> None:
         """Move the case to `stage` (a new record version, recorded in the audit log)."""
@@ -377,65 +411,44 @@ class Vault:
 
         self._update(case_id, "record-status", actor, change)
 
-    # --- packets ------------------------------------------------------------------------
-
-    @staticmethod
-    def _packet_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in p.items() if k != "plain_sha256"} for p in record["state"].get("packets", [])]
+    # --- packets and group submissions: one archive path ---------------------------------
 
     def packets_of(self, case_id: str) -> list[dict[str, Any]]:
         """Archived packets of a case: packet_id, stage, archived (UTC), object_key, sha256, size."""
-        return self._packet_rows(self._require(case_id)[1])
+        return self.state(case_id).to_json()["packets"]
 
     def archive_packet(self, case_id: str, packet_id: str, bag_zip: bytes, actor: str) -> str:
         """Encrypt and store a packet, record it; the same packet id and bytes again change nothing."""
-        return self._archive(case_id, packet_id, lambda: io.BytesIO(bag_zip), actor)
+        return self._archive_packet(case_id, packet_id, lambda: io.BytesIO(bag_zip), actor)
 
     def archive_packet_file(self, case_id: str, packet_id: str, path: Path, actor: str) -> str:
         """archive_packet for a bag on disk, streamed with bounded memory (large packets)."""
-        return self._archive(case_id, packet_id, lambda: path.open("rb"), actor)
+        return self._archive_packet(case_id, packet_id, lambda: path.open("rb"), actor)
 
-    def _archive(self, case_id: str, packet_id: str, source: Callable[[], BinaryIO], actor: str) -> str:
+    def _archive_packet(self, case_id: str, packet_id: str, source: Source, actor: str) -> str:
         _check_id("packet id", packet_id)
         n, record = self._require(case_id)
         for p in record["state"].get("packets", []):
             if p["packet_id"] == packet_id:
-                if p.get("plain_sha256") == _digest_of(source)[0]:
+                if p.get("plain_sha256") == digest_of(source)[0]:
                     self._adopt_record(case_id, n, "record-packet", actor)  # a re-run after a kill
                     return str(p["object_key"])
                 raise StorageError(
                     f"packet {packet_id} of case {case_id} is already archived with different content",
                     hint="an archived packet is never replaced; build again to get a new packet id",
                 )
-        identity = self._case_key(case_id)
         key = f"packets/{packet_id}/{case_id}.age"
-        stored = self._store_packet(key, source, identity)
-        if stored is None:  # already stored (an earlier run stopped half-way): adopt it if it is the same packet
-            plain_sha, size = _digest_of(source)
-            digest = self._adopt_packet(key, identity, plain_sha, case_id, packet_id)
-            recorded = self._recorded(case_id, key, n)
-        else:
-            digest, plain_sha, size = stored
-            recorded = False
-        if not recorded:
-            self.audit.append("archive-packet", actor, case_id, key, digest)
+        done = self._archive(case_id, key, source, "archive-packet", actor, f"packet {packet_id} of case {case_id}", n)
         row = {
             "packet_id": packet_id,
             "stage": record["state"].get("stage") or record["mapping"].get("stage"),
             "archived": _now(),
             "object_key": key,
-            "sha256": digest,
-            "plain_sha256": plain_sha,
-            "size": size,
+            "sha256": done.sha256,
+            "plain_sha256": done.plain_sha256,
+            "size": done.size,
         }
-
-        def change(rec: dict[str, Any]) -> dict[str, Any] | None:
-            if any(p["packet_id"] == packet_id for p in rec["state"].setdefault("packets", [])):
-                return None
-            rec["state"]["packets"].append(row)
-            return rec
-
-        self._update(case_id, "record-packet", actor, change)
+        self._add_row(case_id, "packets", "packet_id", row, "record-packet", actor)
         return key
 
     def archive_group(self, group_id: str, case_ids: list[str], bag_zip: bytes, actor: str) -> str:
@@ -445,55 +458,49 @@ class Vault:
         """
         _check_id("group id", group_id)
         for case_id in case_ids:
-            self._require(case_id)
-        identity = self._ensure_case_key(group_id, actor, "create-group-key")
+            self._require(case_id)  # every member still readable (not shredded) at this moment
+        self.case_keys.ensure(group_id, actor, "create-group-key")
         key = f"packets/{group_id}/{group_id}.age"
-        stored = self._store_packet(key, lambda: io.BytesIO(bag_zip), identity)
-        recorded = False
-        if stored is not None:
-            digest = stored[0]
-        else:
-            digest = self._adopt_packet(key, identity, sha256_hex(bag_zip), group_id, group_id)
-            recorded = any(e.get("object_key") == key for e in self.audit.entries(group_id))
-        if not recorded:
-            self.audit.append("archive-group", actor, group_id, key, digest)
+        self._archive(group_id, key, lambda: io.BytesIO(bag_zip), "archive-group", actor, f"group {group_id}", None)
         row = {"group_id": group_id, "object_key": key, "members": list(case_ids), "archived": _now()}
         for case_id in case_ids:
-
-            def change(rec: dict[str, Any]) -> dict[str, Any] | None:
-                if any(g["group_id"] == group_id for g in rec["state"].setdefault("groups", [])):
-                    return None
-                rec["state"]["groups"].append(row)
-                return rec
-
-            self._update(case_id, "record-group", actor, change)
+            self._add_row(case_id, "groups", "group_id", row, "record-group", actor)
         return key
 
-    def _store_packet(
-        self, key: str, source: Callable[[], BinaryIO], identity: Identity
-    ) -> tuple[str, str, int] | None:
-        """Encrypt while uploading (bounded memory), store if absent; (cipher sha256, plain sha256, size).
+    def _archive(
+        self, owner_id: str, key: str, source: Source, action: str, actor: str, what: str, record_n: int | None
+    ) -> Archived:
+        """The shared idempotent path: upload once, adopt an interrupted run's object, record it once."""
 
-        Both hashes are taken on the way, so the packet's bytes are read once. None: already stored.
-        """
-        if self.store.exists(key):
-            return None
-        with source() as src, EncryptingReader(src, [identity.to_public()]) as cipher:
-            digest = self.store.put_stream(key, cipher, if_absent=True)  # type: ignore[arg-type]
-            plain = cipher.plain
-        return None if digest is None else (digest, plain.digest.hexdigest(), plain.size)
+        def already_recorded() -> bool:
+            if record_n is not None:
+                return self._recorded(owner_id, key, record_n)
+            return any(e.get("object_key") == key for e in self.audit.entries(owner_id))
 
-    def _adopt_packet(self, key: str, identity: Identity, plain_sha: str, case_id: str, packet_id: str) -> str:
-        """The ciphertext sha256 of an already stored packet, after checking it holds the same bag."""
-        if _plain_sha_of(self.store, key, identity, packet_id) != plain_sha:
-            raise StorageError(
-                f"packet {packet_id} of case {case_id} is already stored with different content",
-                hint="an archived packet is never replaced; build again to get a new packet id",
-            )
-        stored = self.store.sha256(key)
-        if stored is None:
-            raise ObjectMissing(key)
-        return stored
+        return archive_bag(
+            self.store,
+            self.audit,
+            owner_id=owner_id,
+            key=key,
+            source=source,
+            identity=self._case_key(owner_id),
+            action=action,
+            actor=actor,
+            what=what,
+            already_recorded=already_recorded,
+        )
+
+    def _add_row(
+        self, case_id: str, field_name: str, id_field: str, row: dict[str, Any], action: str, actor: str
+    ) -> None:
+        def change(rec: dict[str, Any]) -> dict[str, Any] | None:
+            rows = rec["state"].setdefault(field_name, [])
+            if any(r[id_field] == row[id_field] for r in rows):
+                return None
+            rows.append(row)
+            return rec
+
+        self._update(case_id, action, actor, change)
 
     def _packet_key(self, packet_id: str) -> tuple[str, str]:
         _check_id("packet id", packet_id)
@@ -503,17 +510,34 @@ class Vault:
         key = keys[0]
         return key, key.rsplit("/", 1)[1][: -len(".age")]
 
+    def packet_owner(self, packet_id: str) -> str:
+        """The case id (or, for a group submission, the group id) a packet is archived for."""
+        return self._packet_key(packet_id)[1]
+
     def get_packet(self, packet_id: str) -> bytes:
-        """The decrypted bag zip; KeyMissing when its case was shredded."""
-        key, case_id = self._packet_key(packet_id)
-        return self._read(key, self._case_key(case_id), f"packet {packet_id}")
+        """The decrypted bag zip, checked against its audit entry; KeyMissing when its case was shredded."""
+        out = io.BytesIO()
+        self.get_packet_to(packet_id, out)
+        return out.getvalue()
 
     def get_packet_to(self, packet_id: str, dst: BinaryIO) -> None:
-        """Decrypt a packet straight into a file object (bounded memory)."""
-        key, case_id = self._packet_key(packet_id)
-        identity = self._case_key(case_id)
+        """Decrypt a packet straight into a file object (bounded memory), after checking its audit hash."""
+        key, owner = self._packet_key(packet_id)
+        identity = self._case_key(owner)
+        entry = self.audit.find_back(lambda e: e.get("object_key") == key, lambda e: False)
+        if entry is None or not entry.get("sha256"):
+            raise AuditError(
+                f"packet {packet_id}: no audit entry records it, so it cannot be trusted",
+                hint="run `dossier audit verify` and report the finding",
+            )
         with tempfile.TemporaryFile(prefix="dossier-") as tmp:
             self.store.get_stream(key, tmp)
+            tmp.seek(0)
+            if hashlib.file_digest(tmp, "sha256").hexdigest() != entry["sha256"]:
+                raise AuditError(
+                    f"packet {packet_id}: the stored object differs from what the audit log recorded",
+                    hint="run `dossier audit verify`; do not use this packet",
+                )
             tmp.seek(0)
             decrypt_stream(tmp, dst, [identity], f"packet {packet_id}")
 
@@ -525,8 +549,7 @@ class Vault:
         False when it was already shredded.
         """
         _check_id("case id", case_id)
-        keys = self._key_objects(case_id)
-        if not keys:
+        if not self.case_keys.objects(case_id):
             if self._records(case_id):
                 return False
             raise NotFound(f"case {case_id}: no such case in {self.store.describe()}")
@@ -535,16 +558,9 @@ class Vault:
         except KeyMissing:
             latest = None
         groups = [g["group_id"] for g in (latest[1]["state"].get("groups", []) if latest else [])]
-        for key in keys:
-            self.store.delete(key)
-            self.audit.append("shred-case", actor, case_id, key, None)
+        self.case_keys.shred(case_id, actor, "shred-case")
         for group_id in groups:
-            for key in self._key_objects(group_id):
-                self.store.delete(key)
-                self.audit.append("shred-group", actor, group_id, key, None)
-        with self._lock:
-            for owner in (case_id, *groups):
-                self._case_keys.pop(owner, None)
+            self.case_keys.shred(group_id, actor, "shred-group")
         return True
 
     def rewrap_keys(self, actor: str) -> int:
@@ -553,22 +569,7 @@ class Vault:
         Run it after adding or removing a recipient. On a versioned bucket older versions of each key
         remain (wrapped to the old recipients) until removed; shredding removes every version.
         """
-        count = 0
-        for key in self.store.list("keys/"):
-            name = key[len("keys/") :]
-            owner, suffix = name.rsplit(".", 1)[0], "." + name.rsplit(".", 1)[1]
-            if suffix not in _KEY_SUFFIXES:
-                continue
-            identity = self.keys.unwrap_case_key(self.store.get(key), owner, suffix)
-            wrapped = self.keys.wrap_case_key(identity, owner)
-            target = f"keys/{owner}{self.keys.wrapped_suffix}"
-            self.store.put(target, wrapped)
-            self.audit.append("rewrap-key", actor, owner, target, sha256_hex(wrapped))
-            if target != key:
-                self.store.delete(key)
-                self.audit.append("delete-object", actor, owner, key, None)
-            count += 1
-        return count
+        return self.case_keys.rewrap_all(actor)
 
     # --- checkpoints --------------------------------------------------------------------
 
@@ -583,13 +584,22 @@ class Vault:
         return cp, target
 
 
-def _plain_sha_of(store: ObjectStore, key: str, identity: Identity, packet_id: str) -> str:
-    with tempfile.TemporaryFile(prefix="dossier-") as tmp:
-        store.get_stream(key, tmp)
-        tmp.seek(0)
-        sink = HashingWriter(None)
-        decrypt_stream(tmp, sink, [identity], f"packet {packet_id}")
-        return sink.digest.hexdigest()
+def _state(case_id: str, n: int, record: dict[str, Any]) -> CaseState:
+    """The non-personal state of a stored record ('' as stage only for records of older versions)."""
+    state, mapping = record["state"], record["mapping"]
+    return CaseState(
+        case_id=case_id,
+        country=mapping.get("country", ""),
+        procedure=mapping.get("procedure", ""),
+        stage=state.get("stage") or mapping.get("stage") or "",
+        record_version=n,
+        created=state.get("created") or "",
+        updated=state.get("updated") or "",
+        evidence_count=len(record["evidence"]),
+        packets=tuple(PacketRow.from_json(p) for p in state.get("packets", [])),
+        groups=tuple(GroupRow.from_json(g) for g in state.get("groups", [])),
+        status=state.get("status"),
+    )
 
 
 def _case_at_stage(case_id: str, record: dict[str, Any]) -> Case:
@@ -599,11 +609,3 @@ def _case_at_stage(case_id: str, record: dict[str, Any]) -> Case:
     case = case_from_mapping(record["mapping"], case_id)
     stage = record["state"].get("stage")
     return replace(case, stage=stage) if stage and stage != case.stage else case
-
-
-def _digest_of(source: Callable[[], BinaryIO]) -> tuple[str, int]:
-    """(sha256, size) of a packet source, read once in chunks."""
-    sink = HashingWriter(None)
-    with source() as fh:
-        shutil.copyfileobj(fh, sink, 1024 * 1024)
-    return sink.digest.hexdigest(), sink.size

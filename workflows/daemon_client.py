@@ -177,8 +177,16 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def record_children(sock: Path) -> None:
-    """Write the daemon's pid and its child processes (Prefect's server) beside its socket."""
+def _start_time(pid: int) -> str:
+    """The kernel's start time of a process (field 22 of /proc/PID/stat): tells a reused pid apart."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def record_children(path: Path) -> None:
+    """Write this process's pid, start time and child processes (Prefect's server) to `path` (.pids)."""
     me = os.getpid()
     children: list[int] = []
     for task in Path(f"/proc/{me}/task").iterdir():
@@ -186,7 +194,15 @@ def record_children(sock: Path) -> None:
             children += [int(p) for p in (task / "children").read_text().split()]
         except (OSError, ValueError):
             continue
-    sock.with_suffix(".pids").write_text(json.dumps({"daemon": me, "children": sorted(set(children))}))
+    record = {"daemon": me, "started": _start_time(me), "children": sorted(set(children))}
+    path.with_suffix(".pids").write_text(json.dumps(record))
+
+
+def record_in_process_children() -> Path:
+    """record_children for a CLI running flows in its own process; the record to remove on a clean exit."""
+    path = runtime_dir() / f"inproc-{os.getpid()}.pids"
+    record_children(path)
+    return path
 
 
 def sweep_orphans(folder: Path | None = None) -> list[int]:
@@ -198,14 +214,15 @@ def sweep_orphans(folder: Path | None = None) -> list[int]:
     signalled while its command line still names Prefect's server, never a process that reused it.
     """
     stopped: list[int] = []
-    for record in (folder or runtime_dir()).glob("flows-*.pids"):
+    where = folder or runtime_dir()
+    for record in [*where.glob("flows-*.pids"), *where.glob("inproc-*.pids")]:
         try:
             data = json.loads(record.read_text())
             daemon, children = int(data["daemon"]), [int(p) for p in data["children"]]
         except (OSError, ValueError, KeyError, TypeError):
             record.unlink(missing_ok=True)
             continue
-        if b"workflows.daemon" in _cmdline(daemon):
+        if _cmdline(daemon) and _start_time(daemon) == data.get("started", _start_time(daemon)):
             continue  # still running: its children are its own business
         for pid in children:
             if b"prefect.server" in _cmdline(pid):
@@ -218,19 +235,28 @@ def sweep_orphans(folder: Path | None = None) -> list[int]:
     return stopped
 
 
+def _ask_to_stop(path: Path) -> bool:
+    try:
+        with _connect(path) as sock:
+            sock.sendall(b'{"flow": "stop"}\n')
+            sock.recv(100)
+            return True
+    except OSError:
+        path.unlink(missing_ok=True)
+        return False
+
+
+def stop_current() -> int:
+    """Stop only the daemon serving this environment (DOSSIER_HOME, store, Prefect settings); 0 or 1."""
+    sweep_orphans()
+    path = socket_path()
+    return int(path.exists() and _ask_to_stop(path))
+
+
 def stop_all() -> int:
     """Ask every daemon of this user to exit, then stop servers orphaned by killed ones; how many answered."""
     sweep_orphans()
-    stopped = 0
-    for path in runtime_dir().glob("flows-*.sock"):
-        try:
-            with _connect(path) as sock:
-                sock.sendall(b'{"flow": "stop"}\n')
-                sock.recv(100)
-                stopped += 1
-        except OSError:
-            path.unlink(missing_ok=True)
-    return stopped
+    return sum(_ask_to_stop(path) for path in runtime_dir().glob("flows-*.sock"))
 
 
 def _rebuild_error(err: dict[str, Any]) -> DossierError:

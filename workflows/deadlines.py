@@ -35,12 +35,15 @@ class Due:
         }
 
 
-def collect(vault: Vault, *, with_names: bool = False, horizon_from: date | None = None) -> list[Due]:
-    """Deadlines of every stored case, soonest first; names only when explicitly requested."""
+def collect(vault: Vault | None = None, *, with_names: bool = False, horizon_from: date | None = None) -> list[Due]:
+    """Deadlines of every stored case, soonest first; names only when explicitly requested.
+
+    Only case records are decrypted (dates and facts), never evidence files.
+    """
+    from workflows.cases import vault as default_vault
+
     items: list[Due] = []
-    for summary in vault.list_cases():
-        loaded = vault.load_case(summary["case_id"])
-        case = loaded.case
+    for case, _state, _fp in (vault or default_vault()).records():
         label = f"{case.applicant.given_name} {case.applicant.family_name}" if with_names else None
         for d in country_rules.deadlines(case):
             if horizon_from is None or d.due >= horizon_from:

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from functools import cache
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from pydantic import Field
 
 from workflows.prefect_env import configure_prefect
 
@@ -25,12 +27,17 @@ from prefect.utilities.annotations import unmapped  # noqa: E402
 import country_rules  # noqa: E402
 from casefile import LoadedCase  # noqa: E402
 from core.errors import DossierError, StorageUnavailable  # noqa: E402
+from core.ids import CASE_ID_PATTERN, check_case_id  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from packets import BuiltGroup, BuiltPacket, GroupMember  # noqa: E402
 from storage import Vault  # noqa: E402
 from workflows import pipeline  # noqa: E402
 from workflows.pipeline import BuildOutcome  # noqa: E402
 from workflows.progress import report  # noqa: E402
+
+# A case id as a flow parameter: its pattern is in the deployment's parameter schema, so a name or a
+# mistyped id typed into the Prefect UI is refused when the run is created, before anything is stored.
+CaseId = Annotated[str, Field(pattern=CASE_ID_PATTERN, description="The opaque case id, e.g. K7Q2-M9XD")]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,11 +67,18 @@ def vault() -> Vault:
 
 @contextmanager
 def id_only_errors(step: str, case_id: str) -> Iterator[None]:
-    """Re-raise unexpected exceptions with the case id and step only: their text may hold case data."""
+    """Re-raise unexpected exceptions with the case id and step only: their text may hold case data.
+
+    Our own errors go on with their free-form ids (evidence, person) replaced by positions: Prefect
+    stores every exception text, and the faces retell refusals with the caseworker's ids.
+    """
     try:
         yield
-    except DossierError:
-        raise
+    except DossierError as exc:
+        safe = exc.for_logs()
+        if safe is exc:
+            raise
+        raise safe from None
     except Exception as exc:  # noqa: BLE001 - the point is to catch everything unexpected
         raise DossierError(
             f"case {case_id}: internal error during {step} ({type(exc).__name__})",
@@ -127,7 +141,7 @@ def _actor(requested_by: str | None) -> str:
 
 
 @flow(name="build-packet", flow_run_name="build-{case_id}", validate_parameters=True)
-def build_packet(case_id: str, requested_by: str | None = None, today: date | None = None) -> BuildOutcome:
+def build_packet(case_id: CaseId, requested_by: str | None = None, today: date | None = None) -> BuildOutcome:
     """Build and archive the packet for a case's current stage.
 
     Args:
@@ -135,6 +149,7 @@ def build_packet(case_id: str, requested_by: str | None = None, today: date | No
         requested_by: Staff id recorded in the audit log and manifest (default: the worker's login).
         today: Evaluate validity windows as of this date instead of today (the case's submission date wins).
     """
+    check_case_id(case_id)
     logger = get_run_logger()
     actor = _actor(requested_by)
     on = today or date.today()
@@ -149,7 +164,7 @@ def build_packet(case_id: str, requested_by: str | None = None, today: date | No
 
 
 @flow(name="advance-case", flow_run_name="advance-{case_id}", validate_parameters=True)
-def advance_case(case_id: str, requested_by: str | None = None, today: date | None = None) -> dict[str, str | None]:
+def advance_case(case_id: CaseId, requested_by: str | None = None, today: date | None = None) -> dict[str, str | None]:
     """Build and archive the current stage's packet, then move the case to its next stage.
 
     Args:
@@ -157,6 +172,7 @@ def advance_case(case_id: str, requested_by: str | None = None, today: date | No
         requested_by: Staff id recorded in the audit log (default: the worker's login).
         today: Evaluate as of this date instead of today.
     """
+    check_case_id(case_id)
     logger = get_run_logger()
     actor = _actor(requested_by)
     outcome = build_packet(case_id, requested_by=actor, today=today)
@@ -184,9 +200,8 @@ def list_case_ids(country: str | None, procedure: str | None) -> list[str]:
 
 
 @_task("revalidate-cases", network=True)
-def revalidate_batch(case_ids: list[str], today: date) -> list[dict[str, Any]]:
+def revalidate_batch(case_ids: list[str], today: date, actor: str) -> list[dict[str, Any]]:
     """Re-evaluate a few cases under the current rules and record whose status changed."""
-    actor = load_settings().actor
     results = []
     for case_id in case_ids:
         with id_only_errors("revalidate", case_id):
@@ -205,18 +220,26 @@ def batches(ids: list[str], size: int = REVALIDATE_BATCH) -> list[list[str]]:
     validate_parameters=True,
     task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
 )
-def revalidate(country: str | None = None, procedure: str | None = None, today: date | None = None) -> dict[str, Any]:
+def revalidate(
+    country: str | None = None,
+    procedure: str | None = None,
+    today: date | None = None,
+    requested_by: str | None = None,
+) -> dict[str, Any]:
     """Re-evaluate every stored case against the current rules and report whose status changed.
 
     Args:
         country: Only cases of this country rules package (fr, de, us...); all when empty.
         procedure: Only cases of this procedure (e.g. asylum-visa); all when empty.
         today: Evaluate as of this date instead of today.
+        requested_by: Staff id recorded in the audit log (default: the worker's login).
     """
     logger = get_run_logger()
     on = today or date.today()
+    actor = _actor(requested_by)
     ids = list_case_ids(country, procedure)
-    results = [r for f in revalidate_batch.map(batches(ids), today=unmapped(on)) for r in f.result()]
+    batched = revalidate_batch.map(batches(ids), today=unmapped(on), actor=unmapped(actor))
+    results = [r for f in batched for r in f.result()]
     changed = [r for r in results if r["changed"]]
     logger.info("revalidated %d case(s): %d changed status", len(results), len(changed))
     return {"checked": len(results), "changed": changed, "ready": sum(1 for r in results if r["after"]["ready"])}
@@ -248,7 +271,7 @@ def archive_group(group: BuiltGroup, case_ids: list[str], actor: str) -> str:
 
 @flow(name="build-group", flow_run_name="build-group", validate_parameters=True)
 def build_group_packet(
-    case_ids: list[str], requested_by: str | None = None, today: date | None = None
+    case_ids: list[CaseId], requested_by: str | None = None, today: date | None = None
 ) -> dict[str, Any]:
     """Build every member's packet, then one group submission (group letter + index), archived as one.
 
@@ -257,6 +280,8 @@ def build_group_packet(
         requested_by: Staff id recorded in the audit log (default: the worker's login).
         today: Evaluate as of this date instead of today.
     """
+    for case_id in case_ids:
+        check_case_id(case_id)
     logger = get_run_logger()
     actor = _actor(requested_by)
     on = today or date.today()

@@ -87,10 +87,14 @@ def revalidate_case(vault: Vault, case_id: str, today: date, actor: str) -> dict
 def ensure_buildable(loaded: LoadedCase, checklist: country_rules.Checklist) -> None:
     """Refuse bad evidence (exit 2) before an unmet checklist (exit 1), listing every problem."""
     problems = preflight(loaded.case, loaded.files)
+    error: EvidenceRejected | NotReady | None = None
     if problems:
-        raise EvidenceRejected(loaded.case.case_id, problems)
-    if not checklist.ready:
-        raise NotReady(not_ready_message(checklist), hint="run `dossier check` for the full checklist")
+        error = EvidenceRejected(loaded.case.case_id, problems)
+    elif not checklist.ready:
+        error = NotReady(not_ready_message(checklist), hint="run `dossier check` for the full checklist")
+    if error is not None:
+        error.redacted = loaded.case.redact_ids(error.message)
+        raise error
 
 
 def not_ready_message(checklist: country_rules.Checklist) -> str:

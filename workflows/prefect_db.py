@@ -18,6 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.private import make_private_dir, make_private_file
 
 DB_NAME = "prefect.db"
 # Any of these means Prefect uses another database or another server: nothing to prepare here.
@@ -65,11 +66,13 @@ def prepare(prefect_home: Path) -> str:
     if db is None:
         return "prefect: database configured elsewhere (PREFECT_API_URL or a connection URL): nothing to prepare"
     if db.exists():
+        make_private_file(db)
         return f"prefect: kept database {db}"
     template = ensure_template()
-    prefect_home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(prefect_home)
     partial = db.with_name(f".{DB_NAME}.{os.getpid()}")
     shutil.copyfile(template, partial)
+    os.chmod(partial, 0o600)  # run names and logs are id-only, but the database is nobody else's business
     try:
         os.link(partial, db)  # never replaces a database that appeared meanwhile
     except FileExistsError:
