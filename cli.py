@@ -301,7 +301,8 @@ def _print_checklist(data: dict[str, Any]) -> None:
                 f" | kind: {kinds} | evidence: {evidence} | {_reason(item)}"
             )
     for b in data["blocks"]:
-        say(f"BLOCKED for senior review ({b['code']}): {b['reason']}")
+        label = "ROUTE SUSPENDED" if b["code"].startswith("rules.") else "BLOCKED for senior review"
+        say(f"{label} ({b['code']}): {b['reason']}")
     for w in data["warnings"]:
         say(f"warning: {w}")
 
@@ -709,6 +710,9 @@ def rules_show(
     for r in rows:
         if r["note"]:
             say(f"note {r['procedure']}/{r['stage']}/{r['requirement']}: {r['note']}")
+    for s in rules.suspensions(country, procedure, on=_today(on) if on else None):
+        exception = f"; exception: {s['exception']}" if s.get("exception") else ""
+        say(f"SUSPENDED {s['scope']} since {s['since']}: {s['reason']}{exception}")
 
 
 @rules_app.command("test")

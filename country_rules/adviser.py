@@ -21,6 +21,7 @@ from country_rules.loading import (
 from country_rules.loading import countries as _countries
 from country_rules.model import Procedure, RuleText
 from country_rules.predicates import PREDICATES, predicate_name
+from country_rules.templatecheck import lint_templates
 from country_rules.yamlsource import display_path, load_located, schema_problems
 
 
@@ -104,8 +105,24 @@ def show_rules(country: str, procedure: str | None = None, *, on: date | None = 
                             "valid_to": t.valid_to.isoformat() if t.valid_to else "",
                             "last_reviewed": t.last_reviewed.isoformat(),
                             "note": t.note,
+                            "basis": t.basis,
+                            "blocking": t.blocking,
                         }
                     )
+    return rows
+
+
+def suspensions_in_force(country: str, procedure: str | None = None, on: date | None = None) -> list[dict[str, Any]]:
+    """Suspensions of a country's procedures (or one) and their stages, in force on a day (all when None)."""
+    rules = country_rules(country)
+    procs = [procedure_of(country, procedure)] if procedure else sorted(rules.procedures.values(), key=lambda p: p.id)
+    rows: list[dict[str, Any]] = []
+    for proc in procs:
+        scoped = [(proc.id, s) for s in proc.suspensions]
+        scoped += [(f"{proc.id}/{st.id}", s) for st in proc.stages for s in st.suspensions]
+        for scope, s in scoped:
+            if on is None or s.in_force(on):
+                rows.append({"country": country, "scope": scope, **s.to_json()})
     return rows
 
 
@@ -186,13 +203,27 @@ def _lint_procedure(file: Path, kinds: set[str], templates_root: Path, today: da
         for s in d.stages:
             if s not in stage_ids:
                 problems.append(f"{where}, line {d.line}: deadline {d.id!r} names unknown stage {s!r}")
+        for expr in d.when:
+            if predicate_name(expr) not in PREDICATES:
+                problems.append(
+                    f"{where}, line {d.line}: deadline {d.id!r}: unknown predicate {predicate_name(expr)!r}"
+                )
+    suspensions = [*proc.suspensions, *(x for st in proc.stages for x in st.suspensions)]
+    for sus in suspensions:
+        for expr in sus.unless:
+            if predicate_name(expr) not in PREDICATES:
+                problems.append(f"{where}, line {sus.line}: suspension: unknown predicate {predicate_name(expr)!r}")
+        if sus.unless and not sus.exception:
+            problems.append(f"{where}, line {sus.line}: suspension: say in `exception:` what the case must record")
+        if sus.last_reviewed > today:
+            problems.append(f"{where}, line {sus.line}: suspension: last_reviewed is in the future")
 
 
 def lint_rules(
     root: Path = RULES_ROOT, templates_root: Path = TEMPLATES_ROOT, *, today: date | None = None
 ) -> list[str]:
     """Every problem in the rules under root, each as 'file, line N: what is wrong'; empty when clean."""
-    from country_rules.ruletests import load_fixtures, load_tests, rule_test_files
+    from country_rules.ruletests import expectation_problems, load_fixtures, load_tests, rule_test_files
 
     today = today or date.today()
     problems: list[str] = []
@@ -217,11 +248,13 @@ def lint_rules(
         for file in files:
             _lint_procedure(file, kinds, templates_root, today, problems)
         try:
-            load_fixtures(d, root / "fixtures.yaml")
+            fixtures = load_fixtures(d, root / "fixtures.yaml")
             for file in rule_test_files(d):
-                load_tests(file)
+                for test in load_tests(file):
+                    problems.extend(expectation_problems(test, fixtures, root))
         except RulesError as exc:
             problems.extend(exc.message.splitlines())
+    problems.extend(lint_templates(root, templates_root))  # A4, language, variables, placeholders
     concerns = root / "screening" / "concerns.yaml"
     if concerns.is_file():
         try:

@@ -33,6 +33,11 @@ class ChecklistItem:
     def met(self) -> bool:
         return self.status == "met"
 
+    @property
+    def blocking(self) -> bool:
+        """Whether an unmet item keeps the case from being ready (practice items only warn)."""
+        return self.text.blocking
+
     def to_json(self) -> dict[str, Any]:
         t = self.text
         return {
@@ -49,6 +54,8 @@ class ChecklistItem:
             "valid_to": t.valid_to.isoformat() if t.valid_to else None,
             "last_reviewed": t.last_reviewed.isoformat(),
             "note": t.note,
+            "basis": t.basis,
+            "blocking": t.blocking,
         }
 
 
@@ -77,20 +84,21 @@ class Checklist:
     blocks: tuple[Block, ...] = ()
     warnings: tuple[str, ...] = ()
     texts: tuple[RuleText, ...] = field(default=(), repr=False)
+    suspensions: tuple[dict[str, Any], ...] = ()
 
     @property
     def ready(self) -> bool:
-        """Every item met and nothing blocks the case."""
-        return not self.blocks and all(i.met for i in self.items)
+        """Every blocking item met and nothing blocks the case."""
+        return not self.blocks and all(i.met for i in self.items if i.blocking)
 
     @property
     def open_items(self) -> tuple[ChecklistItem, ...]:
-        """Items not met, in checklist order."""
-        return tuple(i for i in self.items if not i.met)
+        """Blocking items not met, in checklist order (unmet practice items are warnings)."""
+        return tuple(i for i in self.items if not i.met and i.blocking)
 
     def summary(self) -> str:
         """One line for logs and errors: counts only, no personal data."""
-        counts = {s: sum(1 for i in self.items if i.status == s) for s in STATUSES}
+        counts = {s: sum(1 for i in self.items if i.status == s and i.blocking) for s in STATUSES}
         parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         blocked = f", {len(self.blocks)} block(s)" if self.blocks else ""
         state = "ready" if self.ready else "not ready"
@@ -109,4 +117,5 @@ class Checklist:
             "items": [i.to_json() for i in self.items],
             "blocks": [b.to_json() for b in self.blocks],
             "warnings": list(self.warnings),
+            "suspensions": list(self.suspensions),
         }

@@ -38,17 +38,24 @@ def _source_words(rule: DeadlineRule) -> str:
 def deadlines(case: Case) -> list[Deadline]:
     """Every deadline of a case, sorted by date: legal time limits, expiring documents and host stay."""
     from country_rules.loading import procedure_of
+    from country_rules.predicates import Facts, check
 
     out: list[Deadline] = []
     procedure = procedure_of(case.country, case.procedure)
     stage = case.stage or procedure.stages[0].id
-    events = case.data.get("events") or {}
+    events = dict(case.data.get("events") or {})
+    arrived = (case.data.get("location") or {}).get("arrived")
+    if arrived and "host_arrival" not in events:
+        events["host_arrival"] = arrived
     for rule in procedure.deadlines:
         start_text = events.get(rule.event)
         if not start_text or (rule.stages and stage not in rule.stages):
             continue
-        start = date.fromisoformat(start_text)
+        start = date.fromisoformat(str(start_text))
         if not in_force(rule.valid_from, rule.valid_to, start):
+            continue
+        facts = Facts(case=case, person=case.applicant, on=start)
+        if not all(check(expr, facts) for expr in rule.when):
             continue
         out.append(Deadline(case.case_id, due_date(rule, start), rule.what, _source_words(rule)))
     for e in case.evidence:

@@ -8,10 +8,10 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from casefile.model import Case, Evidence, Person
-from core.errors import ConfigError, RulesError
-from country_rules.checklist import Checklist, ChecklistItem, Status
-from country_rules.loading import find_stage, rules_version
-from country_rules.model import RuleText
+from core.errors import BadInput, ConfigError, RulesError
+from country_rules.checklist import Block, Checklist, ChecklistItem, Status
+from country_rules.loading import country_rules, find_stage, rules_version
+from country_rules.model import Procedure, RuleText, Source, Stage, Translation
 from country_rules.names import name_warnings
 from country_rules.predicates import Facts, check
 from country_rules.screening import screen
@@ -156,6 +156,134 @@ def strict_review_from_env() -> bool:
     return os.environ.get("DOSSIER_RULES_STRICT_REVIEW", "").strip().lower() in ("1", "true", "yes")
 
 
+PACKET_TRANSLATION = "packet-translation"
+
+
+def _no_rules_in_force(case: Case, procedure: Procedure, stage: Stage, on: date) -> BadInput:
+    starts = [t.valid_from for r in stage.requirements for t in r.texts]
+    ends = [t.valid_to for r in stage.requirements for t in r.texts]
+    where = f"{case.country}/{procedure.id}/{stage.id}"
+    if starts and on < min(starts):
+        when = f"the first date with rules is {min(starts).isoformat()}"
+    elif starts and all(e is not None for e in ends):
+        when = f"its rules ended on {max(e for e in ends if e is not None).isoformat()}"
+    else:
+        when = "no requirement is defined for this stage"
+    return BadInput(
+        f"case {case.case_id}: no rule of {where} is in force on {on.isoformat()} (submission_date or the "
+        f"evaluation date); {when}",
+        hint="check submission_date in case.yaml; a checklist without rules would wrongly say READY",
+    )
+
+
+def _suspension_checks(
+    case: Case, procedure: Procedure, stage: Stage, on: date
+) -> tuple[list[Block], list[str], list[dict[str, object]]]:
+    """Blocks for a suspended procedure or stage whose exception the case does not record."""
+    blocks: list[Block] = []
+    warnings: list[str] = []
+    states: list[dict[str, object]] = []
+    facts = Facts(case=case, person=case.applicant, on=on)
+    scoped = [(procedure.id, s) for s in procedure.suspensions] + [
+        (f"{procedure.id}/{stage.id}", s) for s in stage.suspensions
+    ]
+    for scope, s in scoped:
+        if not s.in_force(on):
+            continue
+        opened = bool(s.unless) and all(check(expr, facts) for expr in s.unless)
+        src = " - ".join(x for x in (s.source.title, s.source.article) if x)
+        states.append({"scope": scope, **s.to_json(), "exception_recorded": opened})
+        if opened:
+            warnings.append(
+                f"{scope}: suspended since {s.since.isoformat()} ({s.reason}); the case records the exception "
+                f"({', '.join(s.unless)}), so it is checked as usual"
+            )
+            continue
+        need = (
+            f"not ready unless the case records the exception: {s.exception}"
+            if s.exception
+            else "no exception opens it: do not file"
+        )
+        blocks.append(
+            Block(
+                "rules.suspended",
+                f"{scope} is suspended since {s.since.isoformat()}: {s.reason} (source: {src}); {need}",
+            )
+        )
+    return blocks, warnings, states
+
+
+def _accepted_for(e: Evidence, texts: list[RuleText], case: Case) -> tuple[Translation, Source, date] | None:
+    """The translation rule a document in the packet falls under; None when its language does not matter."""
+    covering = [t for t in texts if e.kind in t.kinds]
+    if covering:
+        rules = [t.translation for t in covering]
+        if any(r is None or not r.required or e.language in r.accepted for r in rules):
+            return None
+        first = covering[0]
+        return (first.translation, first.source, first.valid_from) if first.translation else None
+    default = country_rules(case.country).translation
+    if default is None or e.language in default.accepted:
+        return None
+    return Translation(default.accepted, sworn=default.sworn), default.source, default.valid_from
+
+
+def _packet_translation_items(
+    case: Case, texts: list[RuleText], items: list[ChecklistItem], on: date
+) -> list[ChecklistItem]:
+    """Every document entering the packet in a language the destination does not accept needs a translation."""
+    reported = {eid for i in items if i.status == "untranslated" and i.blocking for eid in i.evidence[:1]}
+    out: list[ChecklistItem] = []
+    for e in case.evidence:
+        if e.is_translation or e.language is None or e.id in reported:
+            continue
+        found = _accepted_for(e, texts, case)
+        if found is None:
+            continue
+        rule, source, since = found
+        good = [t for t in case.translations_of(e.id) if t.language in rule.accepted and (t.sworn or not rule.sworn)]
+        if good:
+            continue
+        accepted = ", ".join(rule.accepted)
+        kind_of = "sworn translation" if rule.sworn else "translation"
+        reason = (
+            f"evidence {e.id} ({e.kind}) enters the packet in {e.language}, not in {accepted}: attach a {kind_of} "
+            f"into {accepted} (kind: translation, translation_of: {e.id}{', sworn: true' if rule.sworn else ''}), "
+            "or remove the evidence from the case"
+        )
+        text = RuleText(
+            requirement=PACKET_TRANSLATION,
+            title="Translation of every document in the packet",
+            kinds=(e.kind,),
+            applies_to="each",
+            when=(),
+            validity=None,
+            translation=rule,
+            field=None,
+            source=source,
+            valid_from=since,
+            valid_to=None,
+            last_reviewed=on,
+            note="Any document in the packet, not only the one that satisfies a requirement, must be readable.",
+            file=country_rules(case.country).directory / "country.yaml",
+            line=1,
+        )
+        out.append(ChecklistItem(PACKET_TRANSLATION, e.person, "untranslated", reason, text, (e.id,)))
+    return out
+
+
+def _date_warnings(case: Case, on: date) -> list[str]:
+    """Evidence dated after the submission date is probably a typing error: say which field."""
+    out = []
+    for i, e in enumerate(case.evidence):
+        if e.issued is not None and e.issued > on:
+            out.append(
+                f"evidence {e.id} (evidence[{i}].issued) is dated {e.issued.isoformat()}, after the submission date "
+                f"{on.isoformat()}: correct the date, or the submission date"
+            )
+    return out
+
+
 def evaluate(case: Case, today: date, *, strict_review: bool = False) -> Checklist:
     """The checklist of the case's current stage, using the rule texts in force on its submission date.
 
@@ -177,6 +305,16 @@ def evaluate(case: Case, today: date, *, strict_review: bool = False) -> Checkli
             facts = Facts(case=case, person=person, on=on)
             if all(check(expr, facts) for expr in text.when):
                 items.append(_evaluate_item(text, person, case, on, warnings))
+    if not texts:
+        raise _no_rules_in_force(case, procedure, stage, on)
+    items.extend(_packet_translation_items(case, texts, items, on))
+    for item in items:
+        if not item.met and not item.blocking:
+            label = "practice, not law" if item.text.basis == "practice" else "the law asks for indications only"
+            warnings.append(
+                f"{item.person}: {item.requirement} is {item.status} ({label}: a warning, not a block): {item.reason}"
+            )
+    warnings.extend(_date_warnings(case, on))
     for notice in procedure.notices:
         if (notice.valid_from is None or notice.valid_from <= on) and (
             notice.valid_to is None or on <= notice.valid_to
@@ -184,6 +322,9 @@ def evaluate(case: Case, today: date, *, strict_review: bool = False) -> Checkli
             warnings.append(f"{procedure.id}: {notice.text}")
     blocks, screening_warnings = screen(case)
     warnings.extend(screening_warnings)
+    suspended, suspension_warnings, states = _suspension_checks(case, procedure, stage, on)
+    blocks.extend(suspended)
+    warnings.extend(suspension_warnings)
     warnings.extend(name_warnings(case))
     stale = review_warnings(texts, today, max_review_age_days())
     if stale and strict_review:
@@ -204,4 +345,5 @@ def evaluate(case: Case, today: date, *, strict_review: bool = False) -> Checkli
         blocks=tuple(blocks),
         warnings=tuple(warnings),
         texts=tuple(texts),
+        suspensions=tuple(states),
     )

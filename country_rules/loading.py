@@ -7,6 +7,7 @@ Its YAML test cases live in `tests/` beside them and are not part of the rules.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from datetime import date
 from functools import cache
@@ -20,11 +21,13 @@ from country_rules.model import (
     DeadlineRule,
     Letter,
     Notice,
+    PacketTranslation,
     Procedure,
     Requirement,
     RuleText,
     Source,
     Stage,
+    Suspension,
     Translation,
     Validity,
 )
@@ -35,7 +38,7 @@ TEMPLATES_ROOT = RULES_ROOT.parent / "templates"
 SCREENING_DIR = RULES_ROOT / "screening"
 
 _TEXT_KEYS = ("valid_from", "valid_to", "last_reviewed", "source", "note")
-_OVERRIDABLE = ("title", "kinds", "field", "applies_to", "when", "validity", "translation")
+_OVERRIDABLE = ("title", "kinds", "field", "applies_to", "when", "validity", "translation", "basis", "blocking")
 
 
 def _day(value: str | None) -> date | None:
@@ -76,6 +79,8 @@ def _requirement(doc: Located, raw: dict[str, Any], path: tuple[str | int, ...])
         merged = {k: raw.get(k) for k in _OVERRIDABLE} | {k: t[k] for k in _OVERRIDABLE if k in t}
         if not merged.get("kinds") and not merged.get("field"):
             raise RulesError(f"{doc.where(tpath)}: requirement {raw['id']!r} names no evidence kinds and no field")
+        basis = merged.get("basis") or "law"
+        blocking = merged.get("blocking")
         texts.append(
             RuleText(
                 requirement=raw["id"],
@@ -93,6 +98,8 @@ def _requirement(doc: Located, raw: dict[str, Any], path: tuple[str | int, ...])
                 note=(t.get("note") or "").strip(),
                 file=doc.file,
                 line=doc.line(tpath),
+                basis=basis,
+                blocking=(basis == "law") if blocking is None else bool(blocking),
             )
         )
     texts.sort(key=lambda x: x.valid_from)
@@ -117,6 +124,23 @@ def _letter(doc: Located, raw: str | dict[str, Any], path: tuple[str | int, ...]
         valid_from=_day(raw.get("valid_from")),
         valid_to=_day(raw.get("valid_to")),
         line=doc.line(path),
+    )
+
+
+def _suspensions(doc: Located, raws: list[dict[str, Any]], path: tuple[str | int, ...]) -> tuple[Suspension, ...]:
+    return tuple(
+        Suspension(
+            since=date.fromisoformat(r["since"]),
+            until=_day(r.get("until")),
+            reason=r["reason"].strip(),
+            source=_source(r["source"]),
+            last_reviewed=date.fromisoformat(r["last_reviewed"]),
+            unless=tuple(r.get("unless") or ()),
+            exception=(r.get("exception") or "").strip(),
+            note=(r.get("note") or "").strip(),
+            line=doc.line((*path, i)),
+        )
+        for i, r in enumerate(raws)
     )
 
 
@@ -154,6 +178,7 @@ def load_procedure(file: Path) -> Procedure:
                 addressee=tuple(s.get("addressee", [])),
                 note=(s.get("note") or "").strip(),
                 line=doc.line(spath),
+                suspensions=_suspensions(doc, s.get("suspended") or [], (*spath, "suspended")),
             )
         )
     deadlines = tuple(
@@ -170,6 +195,7 @@ def load_procedure(file: Path) -> Procedure:
             valid_to=_day(d.get("valid_to")),
             note=(d.get("note") or "").strip(),
             line=doc.line(("deadlines", i)),
+            when=tuple(d.get("when") or ()),
         )
         for i, d in enumerate(raw.get("deadlines", []))
     )
@@ -192,6 +218,7 @@ def load_procedure(file: Path) -> Procedure:
         deadlines=deadlines,
         notices=notices,
         file=file,
+        suspensions=_suspensions(doc, raw.get("suspended") or [], ("suspended",)),
     )
 
 
@@ -215,7 +242,27 @@ def load_country_dir(directory: Path) -> CountryRules:
         procedures=procedures,
         kind_labels={k: dict(v) for k, v in (doc.data.get("kinds") or {}).items()},
         files=tuple(files),
+        translation=_packet_translation(doc.data.get("translation")),
     )
+
+
+def _packet_translation(raw: dict[str, Any] | None) -> PacketTranslation | None:
+    if not raw:
+        return None
+    return PacketTranslation(
+        accepted=tuple(raw["accepted"]),
+        source=_source(raw["source"]),
+        valid_from=date.fromisoformat(raw["valid_from"]),
+        last_reviewed=date.fromisoformat(raw["last_reviewed"]),
+        note=(raw.get("note") or "").strip(),
+        sworn=bool(raw.get("sworn", True)),
+    )
+
+
+def did_you_mean(name: str, valid: list[str] | set[str] | dict[str, Any]) -> str:
+    """' (did you mean X?)' with the closest valid names, or '' when none is close."""
+    close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def country_dirs(root: Path = RULES_ROOT) -> dict[str, Path]:
@@ -248,7 +295,7 @@ def country_rules(country: str) -> CountryRules:
     dirs = _known_dirs()
     if country not in dirs:
         raise RulesError(
-            f"unknown country {country!r}; known countries: {', '.join(sorted(dirs))}",
+            f"unknown country {country!r}{did_you_mean(country, dirs)}; known countries: {', '.join(sorted(dirs))}",
             hint="set `country:` in case.yaml to one of them",
         )
     return load_country_dir(dirs[country])
@@ -259,7 +306,7 @@ def procedure_of(country: str, procedure: str) -> Procedure:
     rules = country_rules(country)
     if procedure not in rules.procedures:
         raise RulesError(
-            f"unknown procedure {procedure!r} for country {country}; "
+            f"unknown procedure {procedure!r} for country {country}{did_you_mean(procedure, rules.procedures)}; "
             f"known procedures: {', '.join(sorted(rules.procedures))}",
             hint="set `procedure:` in case.yaml to one of them",
         )
@@ -274,7 +321,8 @@ def find_stage(country: str, procedure: str, stage: str | None) -> tuple[Procedu
     found = proc.stage(stage)
     if found is None:
         raise RulesError(
-            f"unknown stage {stage!r} for {country}/{procedure}; stages in order: {', '.join(proc.stage_ids)}",
+            f"unknown stage {stage!r} for {country}/{procedure}{did_you_mean(stage, proc.stage_ids)}; "
+            f"stages in order: {', '.join(proc.stage_ids)}",
             hint="set `stage:` in case.yaml to one of them, or leave it out for the first stage",
         )
     return proc, found

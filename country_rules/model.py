@@ -79,6 +79,8 @@ class RuleText:
     note: str
     file: Path
     line: int
+    basis: str = "law"
+    blocking: bool = True
 
     def in_force(self, on: date) -> bool:
         """Whether this wording applies on a day (valid_to inclusive)."""
@@ -100,6 +102,8 @@ class RuleText:
             "valid_to": _iso(self.valid_to),
             "last_reviewed": _iso(self.last_reviewed),
             "note": self.note,
+            "basis": self.basis,
+            "blocking": self.blocking,
         }
 
 
@@ -139,6 +143,37 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Suspension:
+    """A procedure or stage suspended from a date: never ready unless the case shows the exception."""
+
+    since: date
+    until: date | None
+    reason: str
+    source: Source
+    last_reviewed: date
+    unless: tuple[str, ...]
+    exception: str
+    note: str
+    line: int = 0
+
+    def in_force(self, on: date) -> bool:
+        """Whether the suspension applies on a day (until inclusive)."""
+        return in_force(self.since, self.until, on)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": _iso(self.until),
+            "reason": self.reason,
+            "source": self.source.to_json(),
+            "last_reviewed": self.last_reviewed.isoformat(),
+            "unless": list(self.unless),
+            "exception": self.exception,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
 class DeadlineRule:
     """A legal time limit that starts at a case event (events.<event>)."""
 
@@ -154,6 +189,7 @@ class DeadlineRule:
     valid_to: date | None
     note: str
     line: int = 0
+    when: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +204,7 @@ class Stage:
     addressee: tuple[str, ...]
     note: str
     line: int = 0
+    suspensions: tuple[Suspension, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +218,7 @@ class Procedure:
     deadlines: tuple[DeadlineRule, ...]
     notices: tuple[Notice, ...]
     file: Path
+    suspensions: tuple[Suspension, ...] = ()
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
@@ -188,6 +226,18 @@ class Procedure:
     @property
     def stage_ids(self) -> list[str]:
         return [s.id for s in self.stages]
+
+
+@dataclass(frozen=True)
+class PacketTranslation:
+    """The languages a destination accepts for any document in the packet, and the law that says so."""
+
+    accepted: tuple[str, ...]
+    source: Source
+    valid_from: date
+    last_reviewed: date
+    note: str
+    sworn: bool = True
 
 
 @dataclass(frozen=True)
@@ -201,3 +251,4 @@ class CountryRules:
     procedures: dict[str, Procedure]
     kind_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
+    translation: PacketTranslation | None = None

@@ -135,6 +135,14 @@ def has_accompanying_child(f: Facts) -> bool:
 
 
 @predicate
+def has_admission_declaration(f: Facts) -> bool:
+    """The case records a German admission declaration (§ 22 AufenthG): `admission_declaration` or its evidence."""
+    if f.data.get("admission_declaration"):
+        return True
+    return any(e.kind == "humanitarian.admission_declaration" for e in f.case.evidence)
+
+
+@predicate
 def has_decision_notified(f: Facts) -> bool:
     """A decision has been notified (`events.decision_notified` is set)."""
     return bool((f.data.get("events") or {}).get("decision_notified"))

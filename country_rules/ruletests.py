@@ -28,15 +28,17 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from casefile.folder import validate_mapping
 from casefile.model import case_from_mapping
-from core.errors import CaseInvalid, RulesError
+from core.errors import BadInput, CaseInvalid, RulesError
 from country_rules.checklist import Checklist
-from country_rules.engine import evaluate
-from country_rules.loading import RULES_ROOT, country_dirs
+from country_rules.engine import PACKET_TRANSLATION, evaluate
+from country_rules.loading import RULES_ROOT, country_dirs, did_you_mean, find_stage, load_country_dir
+from country_rules.model import CountryRules, Stage
 from country_rules.yamlsource import Located, check_schema, display_path, load_located
 
 SHARED_FIXTURES = RULES_ROOT / "fixtures.yaml"
@@ -54,6 +56,7 @@ class RuleTest:
     line: int
     name: str
     raw: dict[str, Any]
+    key_lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -166,8 +169,73 @@ def load_tests(file: Path) -> list[RuleTest]:
         raise RulesError("\n".join(problems), hint="allowed test keys: " + ", ".join(sorted(_TEST_KEYS)))
     check_schema(doc, "tests_file")
     return [
-        RuleTest(file=file, line=doc.line(("tests", i)), name=t["name"], raw=t) for i, t in enumerate(doc.data["tests"])
+        RuleTest(
+            file=file,
+            line=doc.line(("tests", i)),
+            name=t["name"],
+            raw=t,
+            key_lines={
+                f"{group}:{key}": doc.line(("tests", i, "output", group, key))
+                for group in _KEYED_OUTPUTS
+                for key in (t["output"].get(group) or {})
+            },
+        )
+        for i, t in enumerate(doc.data["tests"])
     ]
+
+
+_KEYED_OUTPUTS = ("statuses", "reasons", "sources")
+
+
+@cache
+def _copied_country(directory: Path, stamp: tuple[int, ...]) -> CountryRules:
+    """A country package outside the shipped tree (a test's copy), loaded once per content stamp."""
+    return load_country_dir(directory)
+
+
+def _stage_of(data: dict[str, Any], root: Path) -> Stage:
+    country, procedure, stage_id = str(data.get("country")), str(data.get("procedure")), data.get("stage")
+    if root.resolve() == RULES_ROOT:
+        return find_stage(country, procedure, stage_id)[1]
+    dirs = country_dirs(root)
+    if country not in dirs:
+        raise RulesError(f"unknown country {country!r}{did_you_mean(country, dirs)}")
+    stamp = tuple(p.stat().st_mtime_ns for p in sorted(dirs[country].rglob("*.yaml")))
+    proc = _copied_country(dirs[country], stamp).procedures.get(procedure)
+    if proc is None:
+        raise RulesError(f"unknown procedure {procedure!r} for country {country}")
+    found = proc.stage(stage_id) if stage_id else proc.stages[0]
+    if found is None:
+        raise RulesError(f"unknown stage {stage_id!r} for {country}/{procedure}")
+    return found
+
+
+def expectation_problems(test: RuleTest, fixtures: Fixtures, root: Path = RULES_ROOT) -> list[str]:
+    """Errors for expectations naming a requirement the stage lacks or a person the case lacks (file, line)."""
+    data = build_case_mapping(test, fixtures)
+    try:
+        stage = _stage_of(data, root)
+    except RulesError as exc:
+        return [f"{test.where}: test {test.name!r}: {exc.message}"]
+    requirements = {r.id for r in stage.requirements} | {PACKET_TRANSLATION}
+    persons = {"applicant"} | {str(h.get("person_id")) for h in data.get("household") or [] if isinstance(h, dict)}
+    out: list[str] = []
+    for group in _KEYED_OUTPUTS:
+        for key in test.raw["output"].get(group) or {}:
+            req, _, person = str(key).partition("/")
+            line = test.key_lines.get(f"{group}:{key}", test.line)
+            where = f"{display_path(test.file)}, line {line}: test {test.name!r}: {group} {key!r}"
+            if req not in requirements:
+                out.append(
+                    f"{where} names unknown requirement {req!r}{did_you_mean(req, requirements)} of stage "
+                    f"{data.get('procedure')}/{stage.id} (known: {', '.join(sorted(requirements))})"
+                )
+            if person and person not in persons:
+                out.append(
+                    f"{where} names unknown person {person!r}{did_you_mean(person, persons)} "
+                    f"(persons of the case: {', '.join(sorted(persons))})"
+                )
+    return out
 
 
 def rule_test_files(country_dir: Path) -> list[Path]:
@@ -182,11 +250,15 @@ def build_case_mapping(test: RuleTest, fixtures: Fixtures) -> dict[str, Any]:
     return drop_evidence(data, test.raw.get("without", []))
 
 
-def run_one(test: RuleTest, fixtures: Fixtures) -> RuleTestResult:
+def run_one(test: RuleTest, fixtures: Fixtures, root: Path = RULES_ROOT) -> RuleTestResult:
     """Evaluate one test and compare the checklist with its expected output."""
     from country_rules import known_kinds
 
     result = RuleTestResult(test)
+    errors = expectation_problems(test, fixtures, root)
+    if errors:
+        result.failures.extend(f"error: {e}" for e in errors)
+        return result
     data = build_case_mapping(test, fixtures)
     try:
         valid = validate_mapping(data, TEST_CASE_ID, known_kinds())
@@ -200,7 +272,7 @@ def run_one(test: RuleTest, fixtures: Fixtures) -> RuleTestResult:
         return result
     try:
         checklist = evaluate(case, date.fromisoformat(today_text), strict_review=bool(test.raw.get("strict_review")))
-    except RulesError as exc:
+    except BadInput as exc:
         result.failures.append(f"evaluation failed: {exc.message}")
         return result
     result.failures.extend(compare(checklist, test.raw["output"]))
@@ -259,4 +331,4 @@ def collect(country: str | None = None, root: Path = RULES_ROOT) -> list[tuple[R
 
 def run_rule_tests(country: str | None = None, root: Path = RULES_ROOT) -> list[RuleTestResult]:
     """Run the YAML tests of one country, or of all countries; a result per test."""
-    return [run_one(t, f) for t, f in collect(country, root)]
+    return [run_one(t, f, root) for t, f in collect(country, root)]

@@ -14,23 +14,20 @@ crypto-shreds the case while the audit log keeps every hash. Nothing else is eve
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import io
 import json
-import re
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from casefile.state import CaseState, GroupRow, PacketRow
 from core.errors import AuditError, DossierError, KeyMissing, NotFound, StorageError
-from core.hashing import canonical_json, sha256_hex
+from core.hashing import sha256_hex
 from core.private import make_private_dir
 from core.settings import Settings, load_settings
 from storage.archive import Archived, Source, archive_bag, digest_of
@@ -40,6 +37,7 @@ from storage.casekeys import CaseKeys
 from storage.crypto import Identity, decrypt, decrypt_stream, encrypt
 from storage.keys import OrgKeys
 from storage.kms import kms_from_env
+from storage.records import CaseRecords, check_id
 
 if TYPE_CHECKING:
     from casefile import Case, LoadedCase
@@ -47,15 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["ImportOutcome", "InitReport", "Vault"]
 
 RECORD_FORMAT = "dossier-case-record/1"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_RECORD_KEY = re.compile(r"/record/(\d{6})\.age$")
 FINGERPRINT_SECRET = "org/fingerprint-secret.age"  # noqa: S105 - an object key, not a secret
-
-
-def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
-        raise NotFound(f"that {kind} is not a valid {kind}", hint=f"copy the {kind} exactly as it was printed")
-    return value
 
 
 @dataclass
@@ -98,6 +88,7 @@ class Vault:
             trusted_key_file=self.keys.public_key_file,
         )
         self.case_keys = CaseKeys(self.store, self.keys, self.audit, self._why_no_key)
+        self.case_records = CaseRecords(self.store, self.audit, self.case_keys)
         self._fp_secret: bytes | None = None
 
     @classmethod
@@ -147,7 +138,7 @@ class Vault:
 
     def _why_no_key(self, owner_id: str) -> Exception:
         if self._had_objects(owner_id):
-            label = "case" if self._records(owner_id) else "group submission"
+            label = "case" if self.case_records.versions(owner_id) else "group submission"
             return KeyMissing(
                 f"{label} {owner_id}: its key was shredded; its stored objects can no longer be decrypted",
                 hint=f"the audit log still lists what was stored (`dossier audit log --case {owner_id}`)",
@@ -156,7 +147,7 @@ class Vault:
 
     def _had_objects(self, owner_id: str) -> bool:
         """Whether a case (records) or a group submission (its packet) was stored under this id."""
-        return bool(self._records(owner_id) or self.store.list(f"packets/{owner_id}/"))
+        return bool(self.case_records.versions(owner_id) or self.store.list(f"packets/{owner_id}/"))
 
     def _case_key(self, case_id: str) -> Identity:
         """The case's identity; KeyMissing when shredded (re-checked at every use), NotFound when unknown."""
@@ -186,78 +177,6 @@ class Vault:
         )
         return hmac.new(self._fingerprint_secret(actor), basis.encode(), hashlib.sha256).hexdigest()
 
-    # --- case records -------------------------------------------------------------------
-
-    def _records(self, case_id: str) -> list[str]:
-        return [k for k in self.store.list(f"cases/{case_id}/record/") if _RECORD_KEY.search(k)]
-
-    def _read(self, key: str, identity: Identity, what: str) -> bytes:
-        return decrypt(self.store.get(key), [identity], what)
-
-    def _latest(self, case_id: str) -> tuple[int, dict[str, Any]] | None:
-        records = self._records(case_id)
-        if not records:
-            return None
-        key = records[-1]
-        m = _RECORD_KEY.search(key)
-        assert m is not None
-        identity = self._case_key(case_id)
-        record = json.loads(self._read(key, identity, f"case {case_id} record"))
-        return int(m.group(1)), record
-
-    def _require(self, case_id: str) -> tuple[int, dict[str, Any]]:
-        _check_id("case id", case_id)
-        latest = self._latest(case_id)
-        if latest is None:
-            self._case_key(case_id)  # raises KeyMissing (shredded) or NotFound (unknown)
-            raise NotFound(
-                f"case {case_id}: its import was interrupted before the case record was stored",
-                hint="import the case folder again (it picks up where it stopped), or shred it",
-            )
-        return latest
-
-    def _write_record(self, case_id: str, n: int, record: dict[str, Any], action: str, actor: str) -> bool:
-        key = f"cases/{case_id}/record/{n:06d}.age"
-        blob = encrypt(canonical_json(record), [self._case_key(case_id).to_public()])
-        if not self.store.put_if_absent(key, blob):
-            return False
-        self.audit.append(action, actor, case_id, key, sha256_hex(blob))
-        return True
-
-    def _recorded(self, case_id: str, key: str, n: int) -> bool:
-        """Whether an entry records `key`, looking back only to the entry of record version n (or older)."""
-        prefix = f"cases/{case_id}/record/"
-
-        def older_record(e: dict[str, Any]) -> bool:
-            k = e.get("object_key") or ""
-            return e.get("case_id") == case_id and k.startswith(prefix) and k != key and k < f"{prefix}{n:06d}.age~"
-
-        return self.audit.find_back(lambda e: e.get("object_key") == key, older_record) is not None
-
-    def _adopt_record(self, case_id: str, n: int, action: str, actor: str) -> None:
-        """Log the latest record version if an interrupted run stored it without its audit entry."""
-        key = f"cases/{case_id}/record/{n:06d}.age"
-        if self._recorded(case_id, key, n - 1):
-            return
-        digest = self.store.sha256(key)
-        if digest is not None:
-            self.audit.append(action, actor, case_id, key, digest)
-
-    def _update(
-        self, case_id: str, action: str, actor: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
-    ) -> dict[str, Any]:
-        """Optimistic update: apply `change` to the latest record and write it as the next version."""
-        for _attempt in range(50):
-            n, record = self._require(case_id)
-            new = change(copy.deepcopy(record))
-            if new is None:
-                self._adopt_record(case_id, n, action, actor)
-                return record
-            new["state"]["updated"] = _now()
-            if self._write_record(case_id, n + 1, new, action, actor):
-                return new
-        raise StorageError(f"case {case_id}: too many concurrent updates; try again")
-
     # --- cases --------------------------------------------------------------------------
 
     def import_case(self, loaded: LoadedCase, actor: str) -> str:
@@ -267,15 +186,15 @@ class Vault:
     def store_case(self, loaded: LoadedCase, actor: str, *, stage: str, fingerprint: str | None) -> ImportOutcome:
         """Encrypt and store a validated case at its resolved stage; a re-import stores a new version only on change."""
         case = loaded.case
-        case_id = _check_id("case id", case.case_id)
-        if not self.case_keys.objects(case_id) and self._records(case_id):
+        case_id = check_id("case id", case.case_id)
+        if not self.case_keys.objects(case_id) and self.case_records.versions(case_id):
             raise KeyMissing(
                 f"case {case_id} was shredded; it cannot be imported again under the same id",
                 hint="remove case_id from case.yaml to import it as a new case",
             )
         identity = self.case_keys.ensure(case_id, actor, "create-case-key")
         for _attempt in range(50):
-            latest = self._latest(case_id)
+            latest = self.case_records.latest(case_id)
             old_evidence = latest[1]["evidence"] if latest else {}
             evidence: dict[str, dict[str, Any]] = {}
             for ev in case.evidence:
@@ -309,7 +228,7 @@ class Vault:
                 "state": state | {"updated": now},
             }
             n = latest[0] + 1 if latest else 1
-            if self._write_record(case_id, n, record, "import-case" if n == 1 else "update-case", actor):
+            if self.case_records.write(case_id, n, record, "import-case" if n == 1 else "update-case", actor):
                 return ImportOutcome(case_id, created=latest is None, changed=True, record_version=n)
         raise StorageError(f"case {case_id}: too many concurrent updates; try again")
 
@@ -317,28 +236,28 @@ class Vault:
         """Decrypt the latest version of a case with its evidence, at its current stage."""
         from casefile import LoadedCase
 
-        _n, record = self._require(case_id)
+        _n, record = self.case_records.require(case_id)
         identity = self._case_key(case_id)
         # Messages name evidence by position: an evidence id is free text and may carry a name.
         files = {
-            eid: self._read(meta["object"], identity, f"case {case_id} evidence #{n + 1}")
+            eid: decrypt(self.store.get(meta["object"]), [identity], f"case {case_id} evidence #{n + 1}")
             for n, (eid, meta) in enumerate(record["evidence"].items())
         }
         return LoadedCase(case=_case_at_stage(case_id, record), files=files)
 
     def load_record(self, case_id: str) -> tuple[Case, CaseState]:
         """The case at its current stage without its evidence bytes, and its state (one read)."""
-        n, record = self._require(case_id)
+        n, record = self.case_records.require(case_id)
         return _case_at_stage(case_id, record), _state(case_id, n, record)
 
     def case_and_status(self, case_id: str) -> tuple[Case, dict[str, Any] | None]:
         """The case at its current stage without its evidence, and its last recorded status (one read)."""
-        _n, record = self._require(case_id)
+        _n, record = self.case_records.require(case_id)
         return _case_at_stage(case_id, record), record["state"].get("status")
 
     def state(self, case_id: str) -> CaseState:
         """Ids, procedure, stage, packets and last status of a case: nothing personal."""
-        n, record = self._require(case_id)
+        n, record = self.case_records.require(case_id)
         return _state(case_id, n, record)
 
     def case_state(self, case_id: str) -> dict[str, Any]:
@@ -352,7 +271,7 @@ class Vault:
         for owner in self.case_keys.owners():
             if owner.startswith("G-"):
                 continue  # a group submission's key
-            latest = self._latest(owner)
+            latest = self.case_records.latest(owner)
             if latest is None:
                 incomplete.append(owner)
             else:
@@ -365,7 +284,7 @@ class Vault:
         for owner in self.case_keys.owners():
             if owner.startswith("G-"):
                 continue
-            latest = self._latest(owner)
+            latest = self.case_records.latest(owner)
             if latest is not None:
                 n, record = latest
                 out.append(
@@ -382,11 +301,11 @@ class Vault:
 
     def record_view(self, case_id: str, actor: str) -> None:
         """Record that someone opened a case's personal data (so an auditor sees who looked at whom)."""
-        self.audit.append("view-case", actor, _check_id("case id", case_id), None, None)
+        self.audit.append("view-case", actor, check_id("case id", case_id), None, None)
 
     def set_stage(self, case_id: str, stage: str, actor: str) -> None:
         """Move the case to `stage` (a new record version, recorded in the audit log)."""
-        _check_id("stage", stage)
+        check_id("stage", stage)
 
         def change(record: dict[str, Any]) -> dict[str, Any] | None:
             if record["state"].get("stage") == stage:
@@ -394,11 +313,11 @@ class Vault:
             record["state"]["stage"] = stage
             return record
 
-        self._update(case_id, "set-stage", actor, change)
+        self.case_records.update(case_id, "set-stage", actor, change)
 
     def last_status(self, case_id: str) -> dict[str, Any] | None:
         """The readiness summary recorded by the last revalidation, or None."""
-        return self._require(case_id)[1]["state"].get("status")
+        return self.case_records.require(case_id)[1]["state"].get("status")
 
     def record_status(self, case_id: str, status: dict[str, Any], actor: str) -> None:
         """Remember a readiness summary (ids and statuses only) for the next revalidation."""
@@ -409,7 +328,7 @@ class Vault:
             record["state"]["status"] = status
             return record
 
-        self._update(case_id, "record-status", actor, change)
+        self.case_records.update(case_id, "record-status", actor, change)
 
     # --- packets and group submissions: one archive path ---------------------------------
 
@@ -426,12 +345,12 @@ class Vault:
         return self._archive_packet(case_id, packet_id, lambda: path.open("rb"), actor)
 
     def _archive_packet(self, case_id: str, packet_id: str, source: Source, actor: str) -> str:
-        _check_id("packet id", packet_id)
-        n, record = self._require(case_id)
+        check_id("packet id", packet_id)
+        n, record = self.case_records.require(case_id)
         for p in record["state"].get("packets", []):
             if p["packet_id"] == packet_id:
                 if p.get("plain_sha256") == digest_of(source)[0]:
-                    self._adopt_record(case_id, n, "record-packet", actor)  # a re-run after a kill
+                    self.case_records.adopt(case_id, n, "record-packet", actor)  # a re-run after a kill
                     return str(p["object_key"])
                 raise StorageError(
                     f"packet {packet_id} of case {case_id} is already archived with different content",
@@ -456,9 +375,9 @@ class Vault:
 
         Shredding any member case also shreds the group's key: the group bag holds every member's data.
         """
-        _check_id("group id", group_id)
+        check_id("group id", group_id)
         for case_id in case_ids:
-            self._require(case_id)  # every member still readable (not shredded) at this moment
+            self.case_records.require(case_id)  # every member still readable (not shredded) at this moment
         self.case_keys.ensure(group_id, actor, "create-group-key")
         key = f"packets/{group_id}/{group_id}.age"
         self._archive(group_id, key, lambda: io.BytesIO(bag_zip), "archive-group", actor, f"group {group_id}", None)
@@ -474,7 +393,7 @@ class Vault:
 
         def already_recorded() -> bool:
             if record_n is not None:
-                return self._recorded(owner_id, key, record_n)
+                return self.case_records.recorded(owner_id, key, record_n)
             return any(e.get("object_key") == key for e in self.audit.entries(owner_id))
 
         return archive_bag(
@@ -500,10 +419,10 @@ class Vault:
             rows.append(row)
             return rec
 
-        self._update(case_id, action, actor, change)
+        self.case_records.update(case_id, action, actor, change)
 
     def _packet_key(self, packet_id: str) -> tuple[str, str]:
-        _check_id("packet id", packet_id)
+        check_id("packet id", packet_id)
         keys = [k for k in self.store.list(f"packets/{packet_id}/") if k.endswith(".age")]
         if not keys:
             raise NotFound(f"packet {packet_id}: no such packet in {self.store.describe()}")
@@ -548,13 +467,13 @@ class Vault:
 
         False when it was already shredded.
         """
-        _check_id("case id", case_id)
+        check_id("case id", case_id)
         if not self.case_keys.objects(case_id):
-            if self._records(case_id):
+            if self.case_records.versions(case_id):
                 return False
             raise NotFound(f"case {case_id}: no such case in {self.store.describe()}")
         try:  # group submissions holding this case's data go too (when the record can still be read)
-            latest = self._latest(case_id)
+            latest = self.case_records.latest(case_id)
         except KeyMissing:
             latest = None
         groups = [g["group_id"] for g in (latest[1]["state"].get("groups", []) if latest else [])]

@@ -66,7 +66,7 @@ def test_advance_from_the_last_stage_archives_and_stays(vault: Vault, example_ca
 def test_advance_is_refused_with_the_reason_when_evidence_is_missing(vault: Vault, example_case) -> None:
     folder = example_case("fr-asylum-visa-couple")
     data = yaml.safe_load((folder / "case.yaml").read_text())
-    data["evidence"] = [e for e in data["evidence"] if e["id"] not in ("ev-record", "ev-record-fr")]
+    data["evidence"] = [e for e in data["evidence"] if e["id"] != "ev-photo"]
     (folder / "case.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     case_id = _import(vault, folder)
     stage_before = vault.case_state(case_id).get("stage")
@@ -92,11 +92,10 @@ def test_revalidate_reports_whose_status_changed(vault: Vault, example_case) -> 
     de = _import(vault, example_case("de-work-visa-family"), "DE00-0001")
     first = flows.revalidate(today=TODAY)
     assert first["checked"] == 2 and first["changed"] == []
-    # A new version of the French case loses its criminal-record certificate.
+    # A new version of the French case loses the applicant's photograph.
     folder = example_case("fr-asylum-visa-couple")
     data = yaml.safe_load((folder / "case.yaml").read_text())
-    data["evidence"] = [e for e in data["evidence"] if e["id"] != "ev-record"]
-    data["evidence"] = [e for e in data["evidence"] if e.get("translation_of") != "ev-record"]
+    data["evidence"] = [e for e in data["evidence"] if e["id"] != "ev-photo"]
     (folder / "case.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     _import(vault, folder, fr)
     second = flows.revalidate(country="fr", today=TODAY)
@@ -104,7 +103,7 @@ def test_revalidate_reports_whose_status_changed(vault: Vault, example_case) -> 
     assert [c["case_id"] for c in second["changed"]] == [fr]
     change = second["changed"][0]
     assert change["before"]["ready"] is True and change["after"]["ready"] is False
-    assert any("record" in x for x in change["after"]["not_met"])
+    assert any("photo" in x for x in change["after"]["not_met"])
     assert flows.revalidate(country="de", today=TODAY)["changed"] == []
     assert de
 

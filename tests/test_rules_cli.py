@@ -38,7 +38,7 @@ def test_rules_show_fr_asylum_visa_cites_five_sources(env: dict[str, str]) -> No
     assert "distinct source(s)" in r.stdout
     count = int(r.stdout.split(" distinct source(s)")[0].rsplit(" ", 1)[-1])
     assert count >= 5
-    assert "legifrance.gouv.fr" in r.stdout and "senat.fr" in r.stdout
+    assert "eur-lex.europa.eu" in r.stdout and "senat.fr" in r.stdout
     rows = json.loads(dossier("rules", "show", "fr", "asylum-visa", "--json", env=env).stdout)
     assert len({row["source"] for row in rows}) >= 5
 
@@ -67,3 +67,27 @@ def test_rules_commands_have_help_with_an_example(command: str, env: dict[str, s
     r = dossier("rules", command, "--help", env=env)
     assert r.code == 0
     assert "Example: dossier rules " + command in r.stdout
+
+
+def test_rules_show_on_each_side_of_the_pact(env: dict[str, str]) -> None:
+    def form(day: str) -> dict[str, str]:
+        r = dossier("rules", "show", "fr", "ofpra", "--on", day, "--json", env=env)
+        assert r.code == 0, r.stderr
+        return next(x for x in json.loads(r.stdout) if x["requirement"] == "ofpra-form")
+
+    before, after = form("2026-06-11"), form("2026-06-12")
+    assert "R. 531-3" in before["source"] and "2024/1348" not in before["source"]
+    assert "2024/1348" in after["source"] and after["valid_from"] == "2026-06-12"
+    r = dossier("rules", "show", "de", "bamf", "--on", "2026-06-12", env=env)
+    assert r.code == 0 and "2024/1348" in r.stdout
+
+
+def test_rules_list_shows_the_host_countries(env: dict[str, str]) -> None:
+    rows = json.loads(dossier("rules", "list", "--json", env=env).stdout)
+    got = {(x["country"], x["procedure"]) for x in rows}
+    assert {("kz", "refugee-status"), ("kz", "stay"), ("am", "asylum"), ("fr", "visa-refusal")} <= got
+
+
+def test_unknown_procedure_suggests_the_closest_name(env: dict[str, str]) -> None:
+    r = dossier("rules", "show", "fr", "asylum-vis", env=env)
+    assert r.code == 2 and "did you mean 'asylum-visa'" in r.stderr and "Traceback" not in r.stderr

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 import country_rules
-from core.errors import RulesError
+from core.errors import BadInput, RulesError
 from tests.fixtures_rules import RULES_SECRETS, de_work_mapping, fr_visa_mapping, make_case, without
 
 TODAY = date(2024, 5, 1)
@@ -41,8 +41,11 @@ def test_french_case_missing_record_and_one_translation_names_both() -> None:
     checklist = country_rules.evaluate(make_case(data), TODAY)
     assert not checklist.ready
     open_items = {(i.requirement, i.status): i.reason for i in checklist.open_items}
-    assert set(open_items) == {("criminal-record", "missing"), ("military-service", "untranslated")}
-    assert "record.no_criminal_record" in open_items[("criminal-record", "missing")]
+    assert set(open_items) == {("military-service", "untranslated")}
+    record = next(i for i in checklist.items if i.requirement == "criminal-record")
+    assert (record.status, record.blocking, record.text.basis) == ("missing", False, "practice")
+    assert any("criminal-record is missing (practice, not law" in w for w in checklist.warnings)
+    assert "record.no_criminal_record" in record.reason
     assert "ev-milid" in open_items[("military-service", "untranslated")]
     assert "sworn translation into fr" in open_items[("military-service", "untranslated")]
 
@@ -61,7 +64,8 @@ def test_two_year_old_certificate_is_too_old() -> None:
     assert item.reason == (
         "too old: evidence ev-record issued 2022-05-01, more than 6 months before the submission date 2024-05-15"
     )
-    assert not checklist.ready
+    assert checklist.ready  # the 6-month limit has no legal source: a warning (LAW-REVIEW-2026-12)
+    assert any("criminal-record is expired" in w for w in checklist.warnings)
 
 
 def test_expired_document_at_submission_date() -> None:
@@ -129,7 +133,7 @@ def test_france_ofpra_texts_follow_the_2021_recodification() -> None:
     new = country_rules.rules_in_force("fr", "ofpra", "ofpra-application", date(2021, 5, 1))
     form_old = next(r for r in old if r["requirement"] == "ofpra-form")
     form_new = next(r for r in new if r["requirement"] == "ofpra-form")
-    assert "R. 723-1" in form_old["source"]["title"] and "R. 531-2" in form_new["source"]["title"]
+    assert "R. 723-1" in form_old["source"]["title"] and "R. 531-3" in form_new["source"]["title"]
 
 
 def test_checklist_json_has_the_contract_shape() -> None:
@@ -145,6 +149,7 @@ def test_checklist_json_has_the_contract_shape() -> None:
         "items",
         "blocks",
         "warnings",
+        "suspensions",
     }
     assert doc["stage"] == "consular-submission" and doc["evaluated_for"] == "2024-05-15"
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", doc["rules_version"])
@@ -163,6 +168,8 @@ def test_checklist_json_has_the_contract_shape() -> None:
             "valid_to",
             "last_reviewed",
             "note",
+            "basis",
+            "blocking",
         }
         assert set(item["source"]) == {"title", "url", "article"}
         assert item["status"] in country_rules.STATUSES
@@ -196,7 +203,7 @@ def test_unknown_country_procedure_and_stage_list_the_valid_ones() -> None:
     with pytest.raises(RulesError) as exc:
         country_rules.first_stage("xx", "asylum-visa")
     assert "xx" in str(exc.value) and "fr" in str(exc.value) and exc.value.exit_code == 2
-    with pytest.raises(RulesError, match="known procedures: asylum-visa, cnda, ofpra"):
+    with pytest.raises(RulesError, match="known procedures: asylum-visa, cnda, ofpra, visa-refusal"):
         country_rules.procedures("fr") and country_rules.first_stage("fr", "asylum")
     data = fr_visa_mapping()
     data["stage"] = "nope"
@@ -205,7 +212,7 @@ def test_unknown_country_procedure_and_stage_list_the_valid_ones() -> None:
 
 
 def test_stage_navigation_and_letters() -> None:
-    assert country_rules.countries() == ["de", "fr", "us"]
+    assert country_rules.countries() == ["am", "de", "fr", "kz", "us"]
     assert country_rules.first_stage("fr", "asylum-visa") == "consular-submission"
     assert country_rules.next_stage("fr", "asylum-visa", "consular-submission") == "arrival"
     assert country_rules.next_stage("fr", "asylum-visa", "arrival") is None
@@ -267,14 +274,150 @@ def test_review_age_warns_by_default_and_fails_in_strict_mode(monkeypatch: pytes
     assert country_rules.evaluate(make_case(fr_visa_mapping()), later, strict_review=True).ready
 
 
-def test_section_22_suspension_is_a_warning_from_july_2025() -> None:
+def test_section_22_suspension_blocks_from_july_2025_unless_an_admission_declaration_is_recorded() -> None:
     data = {**fr_visa_mapping(), "country": "de", "procedure": "humanitarian-22"}
     before = country_rules.evaluate(make_case({**data, "submission_date": "2025-07-22"}), TODAY)
     after = country_rules.evaluate(make_case({**data, "submission_date": "2025-07-23"}), TODAY)
-    assert not any("suspended" in w for w in before.warnings)
-    assert any("suspended since 23-24 July 2025" in w for w in after.warnings)
+    assert "rules.suspended" not in {b.code for b in before.blocks} and before.suspensions == ()
+    block = next(b for b in after.blocks if b.code == "rules.suspended")
+    assert "humanitarian-22 is suspended since 2025-07-23" in block.reason
+    assert "admission declaration" in block.reason and not after.ready
+    state = after.to_json()["suspensions"][0]
+    assert (state["since"], state["exception_recorded"], state["unless"]) == (
+        "2025-07-23",
+        False,
+        ["has_admission_declaration"],
+    )
+    opened = country_rules.evaluate(
+        make_case({**data, "submission_date": "2025-07-23", "admission_declaration": {"date": "2025-07-01"}}), TODAY
+    )
+    assert "rules.suspended" not in {b.code for b in opened.blocks}
+    assert opened.to_json()["suspensions"][0]["exception_recorded"] is True
+    assert any("records the exception" in w for w in opened.warnings)
 
 
 def test_rules_version_is_stable_and_per_country() -> None:
     v = country_rules.rules_version("fr")
     assert v == country_rules.rules_version("fr") and v != country_rules.rules_version("de")
+
+
+def test_unknown_country_and_procedure_suggest_the_closest_names() -> None:
+    with pytest.raises(RulesError, match=r"unknown country 'fx' \(did you mean 'fr'"):
+        country_rules.first_stage("fx", "asylum-visa")
+    with pytest.raises(
+        RulesError, match=r"unknown procedure 'asylum-vis' for country fr \(did you mean 'asylum-visa'\?\)"
+    ):
+        country_rules.first_stage("fr", "asylum-vis")
+    with pytest.raises(RulesError, match=r"did you mean 'humanitarian-22'"):
+        country_rules.first_stage("de", "humanitarian22")
+
+
+def test_a_date_without_rules_is_refused_naming_the_procedure_and_the_first_date() -> None:
+    data = {**fr_visa_mapping(), "procedure": "cnda", "submission_date": "2010-01-01"}
+    data["vetting"] = [{"by": "Example vetting NGO", "date": "2009-12-01", "outcome": "cleared"}]
+    data["evidence"] = []
+    with pytest.raises(BadInput) as exc:
+        country_rules.evaluate(make_case(data), date(2010, 1, 1))
+    message = exc.value.message
+    assert exc.value.exit_code == 2
+    assert "fr/cnda/appeal" in message and "2010-01-01" in message
+    assert "the first date with rules is 2015-06-05" in message
+
+
+def test_every_document_in_the_packet_needs_a_translation_not_only_the_one_that_meets_the_requirement() -> None:
+    data = without(fr_visa_mapping(), "ev-milid-fr")
+    data["evidence"] += [
+        {"id": "ev-contract", "kind": "military.contract", "file": "e/contract.pdf", "language": "ru"},
+        {
+            "id": "ev-contract-fr",
+            "kind": "translation",
+            "translation_of": "ev-contract",
+            "language": "fr",
+            "sworn": True,
+            "file": "e/contract.fr.pdf",
+        },
+    ]
+    checklist = country_rules.evaluate(make_case(data), TODAY)
+    assert not checklist.ready
+    service = next(i for i in checklist.items if i.requirement == "military-service")
+    assert service.status == "met" and service.evidence[0] == "ev-contract"
+    extra = [i for i in checklist.open_items if i.requirement == "packet-translation"]
+    assert [(i.evidence, i.status) for i in extra] == [(("ev-milid",), "untranslated")]
+    assert "evidence ev-milid (military.id_card)" in extra[0].reason and "sworn translation into fr" in extra[0].reason
+    assert extra[0].to_json()["source"]["title"].startswith("CNDA")  # the rule that covers the kind
+
+
+def test_new_deadlines_appear_for_their_events() -> None:
+    def whats(data: dict[str, object]) -> dict[str, date]:
+        return {d.what: d.due for d in country_rules.deadlines(make_case(data))}
+
+    refusal = whats(
+        {
+            **fr_visa_mapping(),
+            "procedure": "visa-refusal",
+            "events": {"decision_notified": "2026-11-02", "appeal_filed": "2026-11-20"},
+        }
+    )
+    assert any("Commission de recours" in w and d == date(2026, 12, 2) for w, d in refusal.items())
+    assert any("implicitly rejected" in w and d == date(2027, 1, 20) for w, d in refusal.items())
+    assert any(
+        "Nantes administrative court after the CRRV's implicit" in w and d == date(2027, 3, 20)
+        for w, d in refusal.items()
+    )
+    bamf = whats(
+        {
+            **de_work_mapping(),
+            "procedure": "bamf",
+            "stage": "court-action",
+            "events": {"decision_notified": "2026-09-01", "urgent_decision_notified": "2026-09-01"},
+        }
+    )
+    assert bamf["state the facts and evidence supporting the court action (late submissions may be rejected)"] == date(
+        2026, 10, 1
+    )
+    assert any("urgent application under § 80(5) VwGO" in w and d == date(2026, 9, 8) for w, d in bamf.items())
+    parole = whats(
+        {
+            **fr_visa_mapping(),
+            "country": "us",
+            "procedure": "humanitarian-parole",
+            "events": {"parole_arrival": "2026-03-10"},
+        }
+    )
+    assert any("I-589" in w and d == date(2027, 3, 10) for w, d in parole.items())
+    ofpra = whats({**fr_visa_mapping(), "procedure": "ofpra", "events": {"france_asile_registration": "2026-10-05"}})
+    assert any("pôle France Asile" in w and d == date(2026, 10, 5) for w, d in ofpra.items())
+    kz = whats(
+        {
+            **fr_visa_mapping(),
+            "country": "kz",
+            "procedure": "refugee-status",
+            "location": {"country": "KZ", "arrived": "2026-12-10"},
+        }
+    )
+    assert any("refugee status in Kazakhstan" in w and d == date(2026, 12, 15) for w, d in kz.items())
+    stay = whats({**fr_visa_mapping(), "country": "kz", "procedure": "stay", "events": {"host_arrival": "2026-12-10"}})
+    assert any("90-day stay" in w and d == date(2027, 3, 10) for w, d in stay.items())
+
+
+def test_ofpra_deadline_cites_the_asylum_procedure_regulation_from_12_june_2026() -> None:
+    def source(registered: str) -> str:
+        case = make_case({**fr_visa_mapping(), "procedure": "ofpra", "events": {"registration": registered}})
+        return next(d.source for d in country_rules.deadlines(case) if "OFPRA" in d.what)
+
+    assert "R. 531-2" in source("2026-06-11") and "2024/1348" not in source("2026-06-11")
+    assert "2024/1348" in source("2026-06-12")
+
+
+def test_exclusion_question_blocks_on_yes_or_unknown_and_warns_when_unanswered() -> None:
+    data = fr_visa_mapping()
+    unanswered = country_rules.evaluate(make_case(data), TODAY)
+    assert any("no answer to the exclusion question" in w for w in unanswered.warnings)
+    for answer in ("yes", "unknown"):
+        data["vetting"] = [{**data["vetting"][0], "exclusion": {"answer": answer}}]
+        checklist = country_rules.evaluate(make_case(data), TODAY)
+        block = next(b for b in checklist.blocks if b.code == "screening.exclusion")
+        assert f"{answer!r}" in block.reason and "art. 1F" in block.reason and not checklist.ready
+    data["vetting"] = [{**data["vetting"][0], "exclusion": {"answer": "no"}}]
+    clear = country_rules.evaluate(make_case(data), TODAY)
+    assert clear.ready and not any("exclusion" in w for w in clear.warnings)

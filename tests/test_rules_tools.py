@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from datetime import date
@@ -13,11 +14,11 @@ from docx import Document
 
 import country_rules
 from core.errors import RulesError
-from country_rules.adviser import lint_rules, show_rules, template_variables
+from country_rules.adviser import lint_rules, show_rules, suspensions_in_force, template_variables
 from country_rules.letters import LETTER_VARIABLES, format_date, letter_context
 from country_rules.loading import RULES_ROOT, TEMPLATES_ROOT
 from country_rules.predicates import PREDICATES
-from country_rules.ruletests import load_tests, run_rule_tests
+from country_rules.ruletests import build_case_mapping, load_fixtures, load_tests, run_rule_tests
 from tests.fixtures_rules import de_work_mapping, fr_visa_mapping, make_case
 
 VISA = Path("france") / "procedures" / "asylum-visa.yaml"
@@ -41,12 +42,12 @@ def _edit(path: Path, old: str, new: str) -> int:
 
 
 def test_shipped_rules_lint_clean() -> None:
-    assert lint_rules(today=date(2026, 11, 23)) == []
+    assert lint_rules(today=date(2026, 12, 2)) == []
 
 
 def test_lint_catches_unknown_predicate_with_file_and_line(rules_copy: Path) -> None:
     line = _edit(rules_copy / VISA, "when: [has_prosecution]", "when: [has_prosecutoin]")
-    problems = lint_rules(rules_copy, today=date(2026, 11, 23))
+    problems = lint_rules(rules_copy, today=date(2026, 12, 2))
     hit = [p for p in problems if "unknown predicate 'has_prosecutoin'" in p]
     assert len(hit) == 1
     assert "asylum-visa.yaml, line" in hit[0]
@@ -56,13 +57,13 @@ def test_lint_catches_unknown_predicate_with_file_and_line(rules_copy: Path) -> 
 
 def test_lint_catches_unknown_evidence_kind(rules_copy: Path) -> None:
     _edit(rules_copy / VISA, "kinds: [record.no_criminal_record]", "kinds: [record.no_criminal_recrd]")
-    problems = lint_rules(rules_copy, today=date(2026, 11, 23))
+    problems = lint_rules(rules_copy, today=date(2026, 12, 2))
     assert any("unknown evidence kind 'record.no_criminal_recrd'" in p for p in problems)
 
 
 def test_lint_catches_missing_template(rules_copy: Path) -> None:
     line = _edit(rules_copy / VISA, "- fr/support_letter.docx", "- fr/suport_letter.docx")
-    problems = lint_rules(rules_copy, today=date(2026, 11, 23))
+    problems = lint_rules(rules_copy, today=date(2026, 12, 2))
     assert f"asylum-visa.yaml, line {line}: template 'fr/suport_letter.docx' not found under templates/" in "\n".join(
         problems
     )
@@ -74,7 +75,7 @@ def test_lint_catches_template_variable_the_stage_does_not_provide(rules_copy: P
     doc = Document()
     doc.add_paragraph("{{ applicant.full_name }} {{ secret_codename }}")
     doc.save(str(templates / "fr" / "support_letter.docx"))
-    problems = lint_rules(rules_copy, templates, today=date(2026, 11, 23))
+    problems = lint_rules(rules_copy, templates, today=date(2026, 12, 2))
     assert any("fr/support_letter.docx" in p and "secret_codename" in p and "applicant" not in p for p in problems)
 
 
@@ -88,13 +89,13 @@ def test_lint_catches_duplicate_key_with_line(rules_copy: Path) -> None:
         1,
     )
     (rules_copy / VISA).write_text(text, encoding="utf-8")
-    problems = "\n".join(lint_rules(rules_copy, today=date(2026, 11, 23)))
+    problems = "\n".join(lint_rules(rules_copy, today=date(2026, 12, 2)))
     assert f"asylum-visa.yaml, line {line}: duplicate key 'title'" in problems
 
 
 def test_lint_catches_unknown_key_with_line(rules_copy: Path) -> None:
     line = _edit(rules_copy / VISA, "        validity: {max_age_months: 6", "        valdity: {max_age_months: 6")
-    problems = "\n".join(lint_rules(rules_copy, today=date(2026, 11, 23)))
+    problems = "\n".join(lint_rules(rules_copy, today=date(2026, 12, 2)))
     assert f"asylum-visa.yaml, line {line}: " in problems and "unknown key 'valdity'" in problems
 
 
@@ -109,7 +110,7 @@ def test_lint_catches_unknown_key_in_a_yaml_test_naming_the_test(rules_copy: Pat
         load_tests(tests_file)
     assert "asylum-visa.yaml, line" in exc.value.message
     assert "Without the criminal-record certificate" in exc.value.message and "'witout'" in exc.value.message
-    assert any("witout" in p for p in lint_rules(rules_copy, today=date(2026, 11, 23)))
+    assert any("witout" in p for p in lint_rules(rules_copy, today=date(2026, 12, 2)))
 
 
 def test_show_fr_asylum_visa_cites_at_least_five_sources() -> None:
@@ -126,14 +127,64 @@ def test_show_fr_asylum_visa_cites_at_least_five_sources() -> None:
 def test_show_filters_texts_by_date() -> None:
     all_rows = [r for r in show_rules("de", "work-visa") if r["requirement"] == "job-offer"]
     on_rows = [r for r in show_rules("de", "work-visa", on=date(2024, 1, 1)) if r["requirement"] == "job-offer"]
-    assert len(all_rows) == 2 and len(on_rows) == 1 and "18g" in on_rows[0]["source"]
+    assert len(all_rows) == 3 and len(on_rows) == 1 and "18g" in on_rows[0]["source"]
 
 
-def test_all_yaml_rule_tests_pass_and_three_countries_ship_them() -> None:
+def test_all_yaml_rule_tests_pass_and_every_country_ships_them_dated_after_the_pact() -> None:
     results = run_rule_tests()
     assert results and all(r.passed for r in results), [(r.test.name, r.failures) for r in results if not r.passed]
     countries = {r.test.file.parent.parent.name for r in results}
-    assert countries == {"france", "germany", "usa"}
+    assert countries == {"am", "france", "germany", "kz", "usa"}
+    pact = date(2026, 6, 12)
+    for name in countries:
+        fixtures = load_fixtures(RULES_ROOT / name)
+        dated_after = []
+        for r in results:
+            if r.test.file.parent.parent.name != name:
+                continue
+            data = build_case_mapping(r.test, fixtures)
+            when = r.test.raw.get("today") or data.get("submission_date")
+            dated_after.append(date.fromisoformat(str(when)) >= pact)
+        assert any(dated_after), name
+
+
+def test_show_on_each_side_of_the_pact() -> None:
+    def ofpra_form(on: date) -> dict[str, Any]:
+        rows = show_rules("fr", "ofpra", on=on)
+        return next(r for r in rows if r["requirement"] == "ofpra-form")
+
+    assert "R. 531-3" in ofpra_form(date(2026, 6, 11))["source"]
+    assert "2024/1348" not in ofpra_form(date(2026, 6, 11))["source"]
+    after = ofpra_form(date(2026, 6, 12))
+    assert "2024/1348" in after["source"] and "R. 531-3" in after["source"]
+    assert "UNVERIFIED" in after["note"] and after["valid_from"] == "2026-06-12"
+    bamf = [r for r in show_rules("de", "bamf", on=date(2026, 6, 12)) if r["requirement"] == "arrival-certificate"]
+    assert len(bamf) == 1 and "2024/1348" in bamf[0]["source"] and "GEAS" in bamf[0]["source_article"]
+    visa = next(r for r in show_rules("fr", "asylum-visa") if r["requirement"] == "vetting-report")
+    assert (visa["basis"], visa["blocking"]) == ("practice", False)
+
+
+def test_show_lists_suspensions_in_force() -> None:
+    rows = suspensions_in_force("de", "humanitarian-22", date(2026, 12, 15))
+    assert len(rows) == 1 and rows[0]["since"] == "2025-07-23" and rows[0]["unless"] == ["has_admission_declaration"]
+    assert suspensions_in_force("de", "humanitarian-22", date(2025, 7, 22)) == []
+
+
+def test_an_expectation_naming_an_unknown_requirement_or_person_is_an_error_with_file_and_line(
+    rules_copy: Path,
+) -> None:
+    tests_file = rules_copy / "usa" / "tests" / "parole.yaml"
+    line = _edit(tests_file, "form-i134/p2: missing", "form-i134/p3: missing, form-i999: absent")
+    results = [r for r in run_rule_tests("us", rules_copy) if not r.passed]
+    assert len(results) == 1
+    failures = results[0].failures
+    assert any(
+        f.startswith("error: ") and f"parole.yaml, line {line}" in f and "unknown person 'p3'" in f for f in failures
+    )
+    assert any("unknown requirement 'form-i999'" in f and "did you mean 'form-i134'" in f for f in failures)
+    problems = lint_rules(rules_copy, today=date(2026, 12, 2))
+    assert any(f"parole.yaml, line {line}" in p and "unknown requirement 'form-i999'" in p for p in problems)
+    assert any("unknown person 'p3'" in p for p in problems)
 
 
 def test_a_wrong_expectation_makes_a_yaml_test_fail(rules_copy: Path) -> None:
@@ -218,3 +269,35 @@ def test_pytest_collects_the_yaml_rule_tests_by_their_sentences() -> None:
     collected = [ln for ln in proc.stdout.splitlines() if "::" in ln]
     assert len(collected) == len(run_rule_tests())
     assert any("asylum-visa.yaml::A certificate of no criminal record issued two years" in ln for ln in collected)
+
+
+def test_no_yaml_test_case_puts_a_name_or_birth_date_into_reasons_blocks_or_warnings() -> None:
+    from casefile.folder import validate_mapping
+    from casefile.model import case_from_mapping
+    from core.errors import BadInput
+    from country_rules.ruletests import TEST_CASE_ID, collect
+
+    checked = 0
+    for test, fixtures in collect():
+        data = build_case_mapping(test, fixtures)
+        case = case_from_mapping(validate_mapping(data, TEST_CASE_ID, country_rules.known_kinds()), TEST_CASE_ID)
+        secrets: set[str] = set()
+        for person in case.persons:
+            names = (person.given_name, person.family_name, person.given_name_native, person.family_name_native)
+            secrets |= {n for n in names if n}
+            if person.birth_date:
+                secrets.add(person.birth_date.isoformat())
+        try:
+            doc = country_rules.evaluate(
+                case, date.fromisoformat(str(test.raw.get("today") or data["submission_date"]))
+            )
+        except BadInput:
+            continue
+        words = json.dumps(
+            [[i["reason"] for i in doc.to_json()["items"]], doc.to_json()["blocks"], list(doc.warnings)],
+            ensure_ascii=False,
+        )
+        leaked = [s for s in secrets if s in words]
+        assert not leaked, (test.where, leaked)
+        checked += 1
+    assert checked >= 60

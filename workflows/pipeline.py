@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import country_rules
 from casefile import LoadedCase
-from core.errors import EvidenceRejected, NotReady
+from core.errors import BadInput, EvidenceRejected, NotReady
 from core.settings import TOOL_VERSION
 from country_rules.letters import letter_context
 from packets import (
@@ -60,7 +60,9 @@ def status_summary(checklist: country_rules.Checklist) -> dict[str, object]:
         "rules_version": data["rules_version"],
         "blocks": sorted(b["code"] for b in data["blocks"]),
         "not_met": sorted(
-            f"{i['person']}:{i['requirement']}:{i['status']}" for i in data["items"] if i["status"] != "met"
+            f"{i['person']}:{i['requirement']}:{i['status']}"
+            for i in data["items"]
+            if i["status"] != "met" and i.get("blocking", True)
         ),
     }
 
@@ -77,7 +79,11 @@ def revalidate_case(vault: Vault, case_id: str, today: date, actor: str) -> dict
     the evidence bytes (scan warnings are not part of the status), so 200 cases take seconds.
     """
     case, before = vault.case_and_status(case_id)
-    status = status_summary(country_rules.evaluate(case, today))
+    try:
+        status = status_summary(country_rules.evaluate(case, today))
+    except BadInput as exc:  # e.g. no rule in force on its date: reported for this case, the others go on
+        status = {"stage": case.stage, "ready": False, "rules_version": "", "blocks": ["rules.error"], "not_met": []}
+        status["error"] = exc.message
     changed = before is not None and status_key(before) != status_key(status)
     if before is None or changed:
         vault.record_status(case_id, status, actor)
@@ -97,13 +103,18 @@ def ensure_buildable(loaded: LoadedCase, checklist: country_rules.Checklist) -> 
         raise error
 
 
+def block_label(code: str) -> str:
+    """How a block reads: a suspended route is not a matter for senior review."""
+    return "route suspended" if code.startswith("rules.") else "blocked for senior review"
+
+
 def not_ready_message(checklist: country_rules.Checklist) -> str:
     """One readable paragraph saying why a case cannot be built or advanced (ids and kinds only)."""
     data = checklist.to_json()
     lines = [f"case {data['case_id']}: not ready for stage {data['stage']}:"]
-    lines += [f"  - blocked for senior review: {b['reason']}" for b in data["blocks"]]
+    lines += [f"  - {block_label(b['code'])}: {b['reason']}" for b in data["blocks"]]
     for item in data["items"]:
-        if item["status"] != "met":
+        if item["status"] != "met" and item.get("blocking", True):
             lines.append(f"  - {item['person']}: {item['requirement']} is {item['status']}: {item['reason']}")
     return "\n".join(lines)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from country_rules.adviser import lint_rules, rules_overview, show_rules
+from country_rules.adviser import lint_rules, rules_overview, show_rules, suspensions_in_force
 from country_rules.ruletests import RuleTestResult, run_rule_tests
 
-__all__ = ["lint", "overview", "show", "test"]
+__all__ = ["lint", "overview", "show", "suspensions", "test"]
 
 
 def overview() -> list[dict[str, Any]]:
@@ -29,3 +29,8 @@ def test(country: str | None = None) -> list[RuleTestResult]:
 def lint() -> list[str]:
     """Every problem in the rules: unknown predicates, kinds, templates, variables, keys, tests."""
     return lint_rules()
+
+
+def suspensions(country: str, procedure: str | None = None, on: date | None = None) -> list[dict[str, Any]]:
+    """Procedures and stages suspended (on a date, or ever), with reason, source and exception."""
+    return suspensions_in_force(country, procedure, on)

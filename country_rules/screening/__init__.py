@@ -1,7 +1,9 @@
 """Screening for every country: no case goes forward without vetting and a look at the concern list.
 
 A case is blocked for senior review when its vetting is missing or its latest vetting is not
-`cleared`, or when military.role / military.unit matches the concern list (concerns.yaml here).
+`cleared`, when that vetting answers the exclusion question (Refugee Convention art. 1F,
+AsylG § 3(2), the US persecutor bar) "yes" or "unknown", or when military.role /
+military.unit matches the concern list (concerns.yaml here). No answer at all is a warning.
 Only a `review` entry with decision `proceed`, dated on or after the latest vetting, lifts
 the blocks; a later `hold` or `refuse` blocks the case itself. Reasons name field paths and
 concern-list ids, never the case's own words.
@@ -105,6 +107,23 @@ def screen(case: Case) -> tuple[list[Block], list[str]]:
                 "blocked for senior review",
             )
         )
+    warnings: list[str] = []
+    if vetting is not None:
+        answer = (vetting.get("exclusion") or {}).get("answer")
+        if answer in ("yes", "unknown"):
+            blocks.append(
+                Block(
+                    "screening.exclusion",
+                    f"the latest vetting (dated {vetting['date']}) answers the exclusion question "
+                    f"{answer!r} (vetting[].exclusion.answer; Refugee Convention art. 1F, AsylG § 3(2), "
+                    "US persecutor bar INA § 208(b)(2)(A)(i)); blocked for senior review",
+                )
+            )
+        elif answer is None:
+            warnings.append(
+                f"screening: the latest vetting (dated {vetting['date']}) records no answer to the exclusion "
+                "question (vetting[].exclusion.answer: no, yes or unknown); ask the vetting NGO"
+            )
     military = data.get("military") or {}
     for concern in concerns():
         field = "role" if concern.group == "roles" else "unit"
@@ -119,7 +138,6 @@ def screen(case: Case) -> tuple[list[Block], list[str]]:
             )
     since = vetting["date"] if vetting else ""
     review = _latest([r for r in data.get("review", []) if r["date"] >= since])
-    warnings: list[str] = []
     if review is not None:
         if review["decision"] == "proceed":
             if blocks:
