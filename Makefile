@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench setup clean .system-deps
+.PHONY: demo test lint typecheck pytest bench scaleout setup clean .system-deps
 
 setup: $(STAMP) .system-deps
 
@@ -38,6 +38,11 @@ test: lint typecheck pytest
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Several offices on this machine: PostgreSQL, Prefect server, two workers, SeaweedFS, the case desk;
+# 40 cases through the deployments; prints one line (builds, workers, wall time, builds/min, leaks).
+scaleout: setup
+	$(BIN)/python -m scaleout $(SCALEOUT_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

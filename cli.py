@@ -321,17 +321,41 @@ def build(
             metavar="FILE",
         ),
     ] = None,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="Render the letters and the first pages into a folder; archive nothing."),
+    ] = False,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for --preview (letters/, first-pages.pdf, PNG pages).")
+    ] = Path("preview"),
+    pages: Annotated[int, typer.Option("--pages", help="Evidence pages shown by --preview.")] = 3,
     today: TodayOpt = None,
 ) -> None:
     """Build and archive the packet for the case's current stage; prints the packet id on the last line.
 
     A folder is validated and imported first. With --group FILE, every member's packet is built, then one
     group letter and index; the group id (G-...) is printed last and `dossier packet get` fetches it.
-    Example: dossier build K7Q2-M9XD     or     dossier build --group family.txt
+    With --preview, the letters and the first pages are written to a folder (-o) and nothing is stored:
+    a case that is not ready yet can be previewed too (it says why it is not ready).
+    Example: dossier build K7Q2-M9XD     or     dossier build --group family.txt     or
+    dossier build --preview K7Q2-M9XD -o preview/
     """
     from workflows import cases
 
     on = _today(today)
+    if preview:
+        if ref is None or group is not None:
+            raise BadInput(
+                "--preview needs one case (CASE_ID|FOLDER)", hint="dossier build --preview K7Q2-M9XD -o preview/"
+            )
+        shown = cases.preview(ref, output, on, pages=pages)
+        for path in (*shown.letters, shown.first_pages, *shown.images):
+            say(str(path), to=err)
+        if not shown.ready:
+            say(f"not ready yet (a build would be refused):\n{shown.not_ready}", to=err)
+        say(f"preview of packet {shown.packet_id} ({shown.pages} pages in all); nothing was archived", to=err)
+        say(str(shown.folder))
+        return
     if group is not None:
         if ref is not None:
             raise BadInput("give either a case (CASE_ID|FOLDER) or --group FILE, not both")

@@ -22,12 +22,14 @@ from bench.harness import Figure, print_table, write_results
 
 BENCHES: dict[str, tuple[str, ...]] = {
     "bundle": ("bundle_vs_pikepdf", "bundle_peak_rss_mb"),
+    "inspection": ("build_inspection_overhead", "evidence_inspection_overhead", "evidence_inspection_500p_overhead"),
     "audit": ("audit_verify_vs_raw_hash",),
     "archive": ("archive_overhead",),
     "orchestration": ("orchestration_overhead",),
     "cli": ("cli_build_cold_s", "cli_build_warm_s", "cli_warm_vs_plain", "check_s"),
     "revalidate": ("revalidate_200_cases_s",),
-    "scaling": ("worker_scaling_2_vs_1",),
+    "scaling": ("worker_scaling_2_vs_1", "warm_flow_runs_vs_cold"),
+    "web": ("web_case_page_p95_ms", "web_case_list_p95_ms", "web_build_vs_plain"),
 }
 
 

@@ -1,106 +1,169 @@
-"""worker_scaling_2_vs_1: packet builds per minute with two Prefect process workers / with one.
+"""worker_scaling_2_vs_1 and warm_flow_runs_vs_cold: packet builds per minute on the scale-out set.
 
-A local Prefect server (workflows.server), the flows deployed to a process work pool
-(workflows.deploy), builds of distinct case copies submitted at once (workflows.submit); each worker
-runs one flow at a time (--limit 1). Throughput = builds / (last completion - submission).
+One run of the set `make scaleout` starts (PostgreSQL, a Prefect server on it, SeaweedFS: scaleout/),
+four phases on the same batch size of distinct copies of one example case, each on fresh workers
+(`--limit 1`, a warm-up build each first):
+  cold-1, cold-2   every flow run a new `python -m prefect.engine` (Prefect's process worker as is)
+  warm-1, warm-2   every flow run forked from the worker's warm fork server (workflows/forkrun.py)
+Throughput = builds / (last end - first submission). Where a build's time goes, per flow run from
+Prefect's state history: worker pick-up (Scheduled -> Pending), start-up (Pending -> Running: new
+process, imports, engine), work (Running -> final); and, in a child process, one build run in-process:
+the CPU of LibreOffice (its children) against the Python side, and a bare `import prefect.engine,
+workflows.flows` in a new interpreter (the start-up every cold flow run pays).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
+import statistics
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
-from bench.common import PY, REPO, Context, child, clean_env, cores, timed
+from bench.common import PY, cores
 from bench.harness import Figure
 
-PREFECT = REPO / ".venv" / "bin" / "prefect"
-POOL = "dossier-bench"
+EXAMPLE = "fr-asylum-visa-couple"
 
 
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as fh:
-        return subprocess.Popen(
-            [str(PREFECT), "worker", "start", "--pool", POOL, "--type", "process", "--limit", "1"],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
+def _cases(stack: Any, root: Path, n: int) -> list[str]:
+    """n imported copies of one example with distinct fictional names (scaleout.batch), their case ids."""
+    from scaleout.batch import make_case
+    from scaleout.run import import_cases
+
+    planned = [make_case(500 + i, EXAMPLE, root / f"c{i:03d}", ready=True) for i in range(n)]
+    import_cases(stack, planned)
+    return [c.case_id for c in planned]
 
 
-def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)  # a process worker ignores SIGTERM for seconds; SIGINT stops it
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def _history(client: Any, run_id: str) -> dict[str, float]:
+    """Seconds of each step of one flow run from its state history."""
+    states = client.read_flow_run_states(UUID(run_id))
+    at: dict[str, float] = {}
+    for s in states:
+        at.setdefault(str(s.type.value), s.timestamp.timestamp())
+    final = max(s.timestamp.timestamp() for s in states)
+    return {
+        "pickup": at.get("PENDING", 0) - at.get("SCHEDULED", 0),
+        "startup": at.get("RUNNING", 0) - at.get("PENDING", 0),
+        "work": final - at.get("RUNNING", 0),
+        "end": final,
+        "completed": float(states[-1].type.value == "COMPLETED"),
+    }
 
 
-def _phase(workers: int, case_ids: list[str], env: dict[str, str], logs: Path) -> dict[str, float]:
-    procs = [_start_worker(env, logs / f"worker-{workers}-{i}.log") for i in range(workers)]
+def _phase(stack: Any, workers: int, case_ids: list[str]) -> dict[str, Any]:
+    from prefect.client.orchestration import get_client
+
+    from workflows.submit import submit, wait_for
+
+    procs = [stack.add_worker() for _ in range(workers)]
     try:
-        time.sleep(4)  # workers register and start polling
-        script = (
-            "import json,sys,time; from workflows.submit import submit, wait_for;"
-            "t=time.time(); ids=submit('build-packet/build', [{'case_id': c} for c in sys.argv[1:]]);"
-            "s=time.time(); states=wait_for(ids, timeout=900, poll=0.25);"
-            "print(json.dumps({'start': t, 'submitted': s, 'end': time.time(), 'states': list(states.values())}))"
-        )
-        res = timed([str(PY), "-c", script, *case_ids], env, timeout=1000)
-        data = json.loads(res.last_line)
-        assert all(s == "Completed" for s in data["states"]), data["states"]
-        seconds = data["end"] - data["start"]
-        return {"seconds": seconds, "builds_per_min": 60 * len(case_ids) / seconds}
+        stack.wait_for_workers()
+        with stack.api():
+            warmup = submit("build-packet/build", [{"case_id": c} for c in case_ids[:workers]])
+            wait_for(warmup, timeout=900, poll=0.25)
+            start = time.time()
+            ids = submit("build-packet/build", [{"case_id": c} for c in case_ids[workers:]])
+            states = wait_for(ids, timeout=1800, poll=0.25)
+            with get_client(sync_client=True) as client:
+                steps = [_history(client, rid) for rid in ids]
     finally:
-        for p in procs:
-            _stop_worker(p)
+        for w in procs:
+            w.stop()
+        stack.workers = [w for w in stack.workers if w not in procs]
+    assert all(s == "Completed" for s in states.values()), states
+    seconds = max(s["end"] for s in steps) - start
+    med = {k: statistics.median(s[k] for s in steps) for k in ("pickup", "startup", "work")}
+    return {"builds": len(ids), "seconds": seconds, "builds_per_min": 60 * len(ids) / seconds, "median_s": med}
 
 
-def measure(ctx: Context) -> list[Figure]:
-    from workflows.server import start_server
+_INPROCESS = """
+import json, resource, sys, time
+from workflows.local import run_local
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+s0, c0, t0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+run_local("build", {"case_id": sys.argv[1]})
+print(json.dumps({"wall": time.perf_counter() - t0, "python_cpu": cpu(resource.RUSAGE_SELF) - s0,
+                  "libreoffice_cpu": cpu(resource.RUSAGE_CHILDREN) - c0}))
+"""
+
+_IMPORTS = """
+import json, resource, time
+t = time.perf_counter()
+import prefect.engine, workflows.flows
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": time.perf_counter() - t, "cpu": r.ru_utime + r.ru_stime}))
+"""
+
+
+def _child_json(stack: Any, script: str, *args: str) -> dict[str, float]:
+    env = stack.office_env()
+    done = subprocess.run(
+        [str(PY), "-c", script, *args], env=env, cwd=stack.release, capture_output=True, text=True, check=True
+    )
+    data: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return data
+
+
+def _where_time_goes(stack: Any, case_id: str) -> dict[str, Any]:
+    """One build in-process (CPU of LibreOffice vs Python) and the bare start-up of a flow-run interpreter."""
+    _child_json(stack, _INPROCESS, case_id)  # warm the page cache and LibreOffice's files
+    build = _child_json(stack, _INPROCESS, case_id)
+    started = time.perf_counter()
+    imports = _child_json(stack, _IMPORTS)
+    imports["process_wall"] = time.perf_counter() - started
+    return {"inprocess_build": build, "interpreter_start": imports}
+
+
+def measure(ctx: Any) -> list[Figure]:
+    from scaleout.stack import running_stack
 
     n = 2 if ctx.quick else 6
-    root = ctx.work / "scaling"
-    prefect_home = root / "prefect"
-    home = root / "home"
-    root.mkdir(parents=True, exist_ok=True)
-    ids = child("common", "import", str(home), str(2 * n + 2), str(ctx.case_folder()), env=clean_env())["case_ids"]
-    server = start_server(prefect_home)
-    try:
-        env = clean_env(
-            DOSSIER_HOME=str(home),
-            PREFECT_HOME=str(prefect_home),
-            PREFECT_API_URL=server.api_url,
-            DOSSIER_DAEMON="off",
-            PREFECT_WORKER_QUERY_SECONDS="1",
-            PREFECT_WORKER_PREFETCH_SECONDS="5",
-        )
-        timed([str(PREFECT), "work-pool", "create", POOL, "--type", "process"], env)
-        timed([str(PY), "-c", f"from workflows.deploy import deploy_to_pool; deploy_to_pool({POOL!r})"], env)
-        _phase(1, ids[:2], env, root)  # warm-up: first runs pay for cold caches
-        one = _phase(1, ids[2 : 2 + n], env, root)
-        two = _phase(2, ids[2 + n : 2 + 2 * n], env, root)
-    finally:
-        server.stop()
-    ratio = two["builds_per_min"] / one["builds_per_min"]
+    with running_stack(workers=0, web=False, warm=False) as stack:
+        ids = _cases(stack, stack.root / "cases", 4 * (n + 2) + 1)
+        chunks = [ids[i * (n + 2) : (i + 1) * (n + 2)] for i in range(4)]
+        cold1 = _phase(stack, 1, chunks[0][: n + 1])
+        cold2 = _phase(stack, 2, chunks[1])
+        stack.deploy_flows(warm=True)
+        warm1 = _phase(stack, 1, chunks[2][: n + 1])
+        warm2 = _phase(stack, 2, chunks[3])
+        where = _where_time_goes(stack, ids[-1])
     c = cores()
+    lo = where["inprocess_build"]
+    common = {"cores": c, "where": where, "cold1": cold1, "cold2": cold2, "warm1": warm1, "warm2": warm2}
+    scale_note = (
+        f"PostgreSQL; {n} builds per phase; cold 1 worker {cold1['builds_per_min']:.1f}/min, 2 workers "
+        f"{cold2['builds_per_min']:.1f}/min; warm 1 worker {warm1['builds_per_min']:.1f}/min, 2 workers "
+        f"{warm2['builds_per_min']:.1f}/min; per run (cold): start-up {cold2['median_s']['startup']:.1f} s, "
+        f"work {cold2['median_s']['work']:.1f} s; one build in-process: LibreOffice CPU "
+        f"{lo['libreoffice_cpu']:.1f} s, Python CPU {lo['python_cpu']:.1f} s, wall {lo['wall']:.1f} s; "
+        f"bare interpreter + imports {where['interpreter_start']['process_wall']:.1f} s"
+    )
     return [
         Figure(
             "worker_scaling_2_vs_1",
-            two["builds_per_min"],
-            one["builds_per_min"],
+            warm2["builds_per_min"],
+            warm1["builds_per_min"],
             "builds/min",
             "ratio >= 1.7 (where the machine allows)",
-            ratio >= 1.7,
-            f"{n} builds per phase on {c['usable']} usable of {c['cpu_count']} CPUs; each flow run is a new "
-            f"Python process; 1 worker {one['seconds']:.1f} s, 2 workers {two['seconds']:.1f} s",
-            extra={"one_worker": one, "two_workers": two, "cores": c, "builds": n},
-        )
+            warm2["builds_per_min"] / warm1["builds_per_min"] >= 1.7,
+            scale_note + f"; {c['usable']} usable of {c['cpu_count']} CPUs",
+            extra=common,
+        ),
+        Figure(
+            "warm_flow_runs_vs_cold",
+            warm2["builds_per_min"],
+            cold2["builds_per_min"],
+            "builds/min",
+            "warm fork server faster than a new interpreter per flow run (ratio > 1)",
+            warm2["builds_per_min"] > cold2["builds_per_min"],
+            f"2 workers; start-up per run cold {cold2['median_s']['startup']:.1f} s, warm "
+            f"{warm2['median_s']['startup']:.1f} s",
+            extra=common,
+        ),
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from importlib import metadata
@@ -14,21 +16,25 @@ from casefile.model import APPLICANT, Case
 from core.errors import EvidenceRejected, FieldProblem, RulesError
 from core.hashing import canonical_json, pretty_json, sha256_hex
 from packets.bag import bag_zip
-from packets.bundle import BundleDoc, BundleLetter, BundleMeta, assemble
+from packets.bundle import BundleDoc, BundleLetter, BundleMeta, assemble, bundle_title
 from packets.images import image_to_pdf
 from packets.labels import word
 from packets.letters import LetterConverter, render_letter
 from packets.model import (
     BuiltPacket,
+    LetterSpec,
     PacketInputs,
     context_evidence,
+    effective_letters,
     evidence_order,
     input_hashes,
+    office_of,
     packet_id_for,
 )
-from packets.pdfcheck import sanitise_pdf
+from packets.pdfcheck import reopen_pdf, sanitise_pdf
 from packets.pdfnorm import save_deterministic
 from packets.preflight import Checked, check_all, problems_of, warnings_of
+from packets.signing import sign_pdf
 from packets.sniff import PDF
 from packets.zipfixed import zip_time
 
@@ -65,16 +71,14 @@ def _normalise(checked: Checked, data: bytes, sanitise: bool) -> tuple[bytes, li
     """PDF bytes for the bundle, the sanitisation changes made and any conversion notes."""
     if checked.ctype == PDF:
         report = checked.pdf
-        assert report is not None and report.pdf is not None
-        try:
-            if sanitise and checked.fixable:
-                changes = sanitise_pdf(report.pdf)
-                return save_deterministic(report.pdf), changes, []
-            if report.repaired:
-                return save_deterministic(report.pdf), [], ["damaged cross-reference table repaired"]
+        assert report is not None
+        if not (sanitise and checked.fixable) and not report.repaired:
             return data, [], []
-        finally:
-            report.pdf.close()
+        with reopen_pdf(data, report) as doc:  # only files that are rewritten are opened again
+            if sanitise and checked.fixable:
+                changes = sanitise_pdf(doc)
+                return save_deterministic(doc), changes, []
+            return save_deterministic(doc), [], ["damaged cross-reference table repaired"]
     assert checked.ctype is not None
     pdf, notes = image_to_pdf(data, checked.ctype)
     return pdf, [], notes
@@ -119,15 +123,20 @@ def _docs(inputs: PacketInputs, pdfs: dict[str, bytes], lang: str) -> list[Bundl
     return docs
 
 
-def _letter_title(name: str, lang: str, count: int) -> str:
-    if name == "cover_letter" or count == 1:
-        return word("letters", lang)
-    return name.replace("_", " ").replace("-", " ").capitalize()
+def template_title(spec: LetterSpec, lang: str) -> str:
+    """A letter's title in the index and bookmarks: the template's own title (File > Properties in Word)."""
+    with contextlib.suppress(OSError, KeyError, zipfile.BadZipFile, ET.ParseError):
+        with zipfile.ZipFile(spec.template) as zf:
+            core = ET.fromstring(zf.read("docProps/core.xml"))  # noqa: S314 - a template from the rules tree
+        title = core.findtext("{http://purl.org/dc/elements/1.1/}title")
+        if title and title.strip():
+            return title.strip()
+    return word("letter", lang)
 
 
 def _software() -> dict[str, str]:
     out = {}
-    for dist in ("pikepdf", "img2pdf", "docxtpl", "pillow", "pypdf"):
+    for dist in ("pikepdf", "img2pdf", "docxtpl", "pillow", "pypdf", "babel", "pyhanko"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
     return out
@@ -151,7 +160,8 @@ def build_packet(
             if c.pdf is not None and c.pdf.pdf is not None:
                 c.pdf.pdf.close()
         raise EvidenceRejected(case.case_id, problems)
-    for spec in inputs.letters:
+    specs = effective_letters(inputs)
+    for spec in specs:
         if not _OUTPUT_NAME.match(spec.output_name):
             raise RulesError(f"letter output name {spec.output_name!r} must be letters, digits, '.', '_' or '-'")
     warnings = warnings_of(checked)
@@ -195,17 +205,16 @@ def build_packet(
     context.setdefault("packet_id", packet_id)
     context.setdefault("case_id", case.case_id)
     when = zip_time(day)
-    docx = {spec.output_name: render_letter(spec, context, when=when) for spec in inputs.letters}
+    office = office_of(inputs)
+    images = {"signature": office.signature_image, "stamp": office.stamp_image}
+    docx = {spec.output_name: render_letter(spec, context, when=when, images=images) for spec in specs}
     with _converter(converter) as conv:
         letter_pdfs = conv.convert(docx)
         converted_by = conv.producer
 
     report("bundle", 0.5)
     letters = [
-        BundleLetter(
-            spec.output_name, _letter_title(spec.output_name, lang, len(inputs.letters)), letter_pdfs[spec.output_name]
-        )
-        for spec in inputs.letters
+        BundleLetter(spec.output_name, template_title(spec, lang), letter_pdfs[spec.output_name]) for spec in specs
     ]
     docs = _docs(inputs, pdfs, lang)
     meta = BundleMeta(
@@ -217,6 +226,10 @@ def build_packet(
         duplex=inputs.duplex,
     )
     bundle = assemble(letters, docs, meta, progress=lambda s, f: report(s, 0.5 + 0.35 * f))
+    packet_pdf = bundle.pdf
+    signed_by = None
+    if inputs.sign and office.signing is not None:
+        packet_pdf, signed_by = sign_pdf(packet_pdf, office.signing, day=day, reason=bundle_title(meta), office=office)
 
     report("bag", 0.9)
     hashes = input_hashes(inputs)
@@ -247,20 +260,26 @@ def build_packet(
                 "docx_sha256": sha256_hex(docx[spec.output_name]),
                 "packet_pages": [placed[f"letter:{spec.output_name}"].first, placed[f"letter:{spec.output_name}"].last],
             }
-            for spec in inputs.letters
+            for spec in specs
         ],
         "rules": {"version": inputs.rules_version, "in_force": inputs.rules_in_force},
         "sanitisation": sanitisation,
         "warnings": warnings,
         "options": hashes["options"],
-        "bundle": {"pages": bundle.pages, "sha256": sha256_hex(bundle.pdf), "language": lang},
+        "bundle": {
+            "pages": bundle.pages,
+            "sha256": sha256_hex(packet_pdf),
+            "language": lang,
+            "pdfa": "2b",
+            "signed_by": signed_by,
+        },
         "inputs_sha256": sha256_hex(canonical_json(hashes)),
         "tool_version": inputs.tool_version,
         "builder": inputs.builder,
         "software": {**_software(), "letters_converted_by": converted_by},
     }
     payload = {
-        "packet.pdf": bundle.pdf,
+        "packet.pdf": packet_pdf,
         "checklist.json": pretty_json(inputs.checklist),
         "manifest.json": pretty_json(manifest),
         **{f"letters/{name}.docx": data for name, data in docx.items()},
@@ -278,6 +297,6 @@ def build_packet(
         bag_zip=zipped,
         manifest=manifest,
         pages=bundle.pages,
-        packet_pdf=bundle.pdf,
+        packet_pdf=packet_pdf,
         warnings=tuple(warnings),
     )

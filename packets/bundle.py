@@ -11,8 +11,10 @@ import pikepdf
 from pikepdf import Name
 
 from core.errors import EvidenceRejected, FieldProblem
+from packets.fonts import EmbeddedFont, bundle_fonts
 from packets.labels import section_title, word
-from packets.pdftext import BOLD, REGULAR, fit, pdf_string, text_width
+from packets.pdfa import make_pdfa
+from packets.pdftext import BOLD, REGULAR
 from packets.stamp import stamp_pages, stamp_texts
 
 A4 = (595.276, 841.89)
@@ -173,27 +175,40 @@ def assemble(
         progress("bundle: laying out", 0.1)
 
     out = pikepdf.new()
-    fonts = core_fonts(out)
+    fonts = bundle_fonts(out)
     source_of = dict(sources)
+    page_labels: list[str] = []  # the exhibit number stamped on each page ('' for letters and the index)
     for part in placed:
+        label = f"{word('exhibit', lang)} {part.number}" if part.section is not None else ""
         if part.key == "index":
             for _ in range(n_index):
                 out.pages.append(pikepdf.Page(_blank_page(out, fonts)))
             index_first = len(out.pages) - n_index
         else:
             out.pages.extend(source_of[part.key].pages)
+        page_labels.extend([label] * (len(out.pages) - len(page_labels)))
         if meta.duplex and (part.last - part.first + 1) % 2:
             out.pages.append(pikepdf.Page(_blank_page(out, fonts, word("blank", lang))))
+            page_labels.append("")
     if progress:
         progress("bundle: pages copied", 0.5)
 
     _draw_index(out, fonts, index_first, index_pages, placed, meta)
     _outline(out, placed, sections, lang)
-    stamp_pages(out, stamp_texts(word("case", lang), meta.case_id, word("packet", lang), meta.packet_id))
+    stamp_pages(
+        out,
+        stamp_texts(word("case", lang), meta.case_id, word("packet", lang), meta.packet_id),
+        page_word=word("page", lang),
+        labels=page_labels,
+        fonts=fonts,
+    )
+    for font in fonts.values():
+        font.finish()
     if progress:
         progress("bundle: pages stamped", 0.8)
     total = len(out.pages)
     _metadata(out, meta)
+    make_pdfa(out, title=bundle_title(meta), language=meta.language, producer=meta.producer, day=meta.day)
     buf = io.BytesIO()
     out.save(
         buf,
@@ -207,19 +222,19 @@ def assemble(
     return Bundle(pdf=buf.getvalue(), pages=total, parts=placed)
 
 
-def _blank_page(pdf: pikepdf.Pdf, fonts: dict[str, pikepdf.Object], note: str = "") -> pikepdf.Dictionary:
+def _blank_page(pdf: pikepdf.Pdf, fonts: dict[str, EmbeddedFont], note: str = "") -> pikepdf.Dictionary:
     ops = b""
     resources = pikepdf.Dictionary()
     if note:
-        w = text_width(note, 9, REGULAR)
+        w = fonts["R"].width(note, 9)
         ops = (
             b"BT 0.5 g /F 9 Tf "
             + f"{(A4[0] - w) / 2:.2f} {A4[1] / 2:.2f}".encode()
             + b" Td "
-            + pdf_string(note)
+            + fonts["R"].encode(note)
             + b" Tj ET"
         )
-        resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F=fonts["R"]))
+        resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F=fonts["R"].obj))
     return pikepdf.Dictionary(Type=Name.Page, MediaBox=[0, 0, *A4], Resources=resources, Contents=pdf.make_stream(ops))
 
 
@@ -241,7 +256,7 @@ def _pages_label(part: PlacedPart) -> str:
 
 def _draw_index(
     pdf: pikepdf.Pdf,
-    fonts: dict[str, pikepdf.Object],
+    fonts: dict[str, EmbeddedFont],
     first_index: int,
     index_pages: list[list[Row]],
     placed: list[PlacedPart],
@@ -260,9 +275,10 @@ def _draw_index(
         y = A4[1] - _MARGIN
         if page_no == 0:
             originals = sum(1 for p in placed if p.section is not None and not p.is_translation)
-            ops.append(_text(left, y - 16, "B", 16, meta.index_title or word("index", lang)))
+            ops.append(_text(fonts, left, y - 16, "B", 16, meta.index_title or word("index", lang)))
             ops.append(
                 _text(
+                    fonts,
                     left,
                     y - 36,
                     "R",
@@ -273,24 +289,24 @@ def _draw_index(
                 )
             )
             y -= _TOP_FIRST
-        ops.append(_text(left, y - 10, "B", 8.5, "N°"))
-        ops.append(_text(title_x, y - 10, "B", 8.5, word("doc_col", lang)))
-        ops.append(_text_right(right, y - 10, "B", 8.5, word("page_col", lang)))
+        ops.append(_text(fonts, left, y - 10, "B", 8.5, word("number_col", lang)))
+        ops.append(_text(fonts, title_x, y - 10, "B", 8.5, word("doc_col", lang)))
+        ops.append(_text_right(fonts, right, y - 10, "B", 8.5, word("page_col", lang)))
         ops.append(f"0.6 G 0.5 w {left:.2f} {y - 15:.2f} m {right:.2f} {y - 15:.2f} l S".encode())
         y -= 30
         for kind, key in rows:
             base = y - 10
             if kind == "section":
-                ops.append(_text(left, base - 2, "B", 10, section_title(key, lang)))
+                ops.append(_text(fonts, left, base - 2, "B", 10, section_title(key, lang)))
                 y -= _ROW
                 continue
             part = part_of[key]
             indent = 14.0 if part.is_translation else 0.0
             label = part.title + (f" — {part.person}" if part.person else "")
             size = _SIZE - (0.5 if part.is_translation else 0)
-            ops.append(_text(left + indent / 2, base, "R", size, part.number))
-            ops.append(_text(title_x + indent, base, "R", size, fit(label, size, title_w - indent, REGULAR)))
-            ops.append(_text_right(right, base, "R", size, _pages_label(part)))
+            ops.append(_text(fonts, left + indent / 2, base, "R", size, part.number))
+            ops.append(_text(fonts, title_x + indent, base, "R", size, fonts["R"].fit(label, size, title_w - indent)))
+            ops.append(_text_right(fonts, right, base, "R", size, _pages_label(part)))
             target = pdf.pages[part.first - 1].obj
             annots.append(
                 pdf.make_indirect(
@@ -305,18 +321,17 @@ def _draw_index(
             )
             y -= _ROW
         page.obj.Contents = pdf.make_stream(b"\n".join(ops))
-        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(R=fonts["R"], B=fonts["B"]))
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(R=fonts["R"].obj, B=fonts["B"].obj))
         if len(annots):
             page.obj.Annots = annots
 
 
-def _text(x: float, y: float, font: str, size: float, text: str) -> bytes:
-    return f"BT 0 g /{font} {size:g} Tf {x:.2f} {y:.2f} Td ".encode() + pdf_string(text) + b" Tj ET"
+def _text(fonts: dict[str, EmbeddedFont], x: float, y: float, font: str, size: float, text: str) -> bytes:
+    return f"BT 0 g /{font} {size:g} Tf {x:.2f} {y:.2f} Td ".encode() + fonts[font].encode(text) + b" Tj ET"
 
 
-def _text_right(x: float, y: float, font: str, size: float, text: str) -> bytes:
-    w = text_width(text, size, BOLD if font == "B" else REGULAR)
-    return _text(x - w, y, font, size, text)
+def _text_right(fonts: dict[str, EmbeddedFont], x: float, y: float, font: str, size: float, text: str) -> bytes:
+    return _text(fonts, x - fonts[font].width(text, size), y, font, size, text)
 
 
 def _outline(pdf: pikepdf.Pdf, placed: list[PlacedPart], sections: list[str], lang: str) -> None:
@@ -344,12 +359,15 @@ def _pdf_date(day: date | None) -> str:
     return f"D:{d.year:04d}{d.month:02d}{d.day:02d}000000Z"
 
 
+def bundle_title(meta: BundleMeta) -> str:
+    """The bundle's title: case and packet ids in the packet's language."""
+    return f"{word('case', meta.language)} {meta.case_id} · {word('packet', meta.language)} {meta.packet_id}"
+
+
 def _metadata(pdf: pikepdf.Pdf, meta: BundleMeta) -> None:
     pdf.docinfo = pdf.make_indirect(
         pikepdf.Dictionary(
-            Title=pikepdf.String(
-                f"{word('case', meta.language)} {meta.case_id} · {word('packet', meta.language)} {meta.packet_id}"
-            ),
+            Title=pikepdf.String(bundle_title(meta)),
             Producer=pikepdf.String(meta.producer),
             Creator=pikepdf.String(meta.producer),
             CreationDate=pikepdf.String(_pdf_date(meta.day)),

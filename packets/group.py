@@ -6,7 +6,8 @@ group adds group.pdf (cover letter + index of members) and a group manifest.
 
 Group letter variables (templates/shared/group_cover_letter_fr.docx):
 group_id, today, today_iso, member_count, person_count, addressee (lines), ngo {name, caseworker,
-address, email}, members: list of {number, case_id, packet_id, pages, ready, procedure_title,
+address, email}, office (as in country_rules.letters), signature, stamp (images),
+members: list of {number, case_id, packet_id, pages, ready, procedure_title,
 applicant (person as in country_rules.letters), accompanying (persons)}.
 """
 
@@ -29,7 +30,7 @@ from packets.bag import bag_zip, read_bag_zip
 from packets.bundle import A4, core_fonts
 from packets.labels import word
 from packets.letters import LetterConverter, render_letter
-from packets.model import BuiltPacket, LetterSpec, PacketInputs, crockford_id, template_sha256
+from packets.model import BuiltPacket, LetterSpec, PacketInputs, crockford_id, office_of, template_sha256
 from packets.pdftext import BOLD, REGULAR, fit, pdf_string, text_width, winansi
 from packets.stamp import stamp_pages
 from packets.zipfixed import zip_time
@@ -129,13 +130,21 @@ def group_context(members: Sequence[GroupMember], group_id: str) -> dict[str, An
         "person_count": persons,
         "addressee": list(first.get("addressee") or []),
         "ngo": dict(first.get("ngo") or {"name": "", "caseworker": "", "address": "", "email": ""}),
+        "office": dict(first.get("office") or office_of(members[0].inputs).to_context()),
+        "signature": "",
+        "stamp": "",
         "members": rows,
     }
 
 
-def _person_fallback(inputs: PacketInputs) -> dict[str, str]:
+def _person_fallback(inputs: PacketInputs) -> dict[str, Any]:
     a = inputs.case.applicant
-    return {"full_name": f"{a.given_name} {a.family_name}", "salutation": "", "birth_date": ""}
+    return {
+        "full_name": f"{a.given_name} {a.family_name}",
+        "salutation": "",
+        "birth_date": "",
+        "words": {"born": ""},
+    }
 
 
 def build_group(
@@ -161,7 +170,9 @@ def build_group(
     context = {**group_context(members, group_id), **(extra_context or {})}
     if progress:
         progress("group letters", 0.1)
-    docx = {s.output_name: render_letter(s, context, when=zip_time(day)) for s in specs}
+    office = office_of(members[0].inputs)
+    images = {"signature": office.signature_image, "stamp": office.stamp_image}
+    docx = {s.output_name: render_letter(s, context, when=zip_time(day), images=images) for s in specs}
     if converter is None:
         with LetterConverter() as own:
             letter_pdfs = own.convert(docx)

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -18,26 +19,42 @@ from typing import Any
 
 import jinja2
 import pikepdf
-from docxtpl import DocxTemplate
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 
 from core.errors import ConfigError, DossierError, RulesError
 from packets.model import LetterSpec
 from packets.pdfnorm import normalise_pdf
+from packets.scratch import ScratchDir
 from packets.zipfixed import ZIP_EPOCH, normalise_zip
 
 DEFAULT_TIMEOUT_S = 180.0
 
 
+SIGNATURE_HEIGHT_MM = 18.0  # how tall the office's signature and stamp images print
+
+
 def render_letter(
-    spec: LetterSpec, context: Mapping[str, Any], *, when: tuple[int, int, int, int, int, int] = ZIP_EPOCH
+    spec: LetterSpec,
+    context: Mapping[str, Any],
+    *,
+    when: tuple[int, int, int, int, int, int] = ZIP_EPOCH,
+    images: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The rendered DOCX, byte-stable; a variable the context lacks is an error, never a blank."""
+    """The rendered DOCX, byte-stable; a variable the context lacks is an error, never a blank.
+
+    `images` (e.g. {"signature": png, "stamp": png}) replace those context variables by pictures.
+    """
     if not spec.template.is_file():
         raise RulesError(f"letter template {spec.template.name} not found", hint="run `dossier rules lint`")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - docxtpl escapes XML
     try:
         tpl = DocxTemplate(str(spec.template))
-        tpl.render(dict(context), jinja_env=env, autoescape=True)
+        values = dict(context)
+        for key, data in (images or {}).items():
+            if data:
+                values[key] = InlineImage(tpl, io.BytesIO(data), height=Mm(SIGNATURE_HEIGHT_MM))
+        tpl.render(values, jinja_env=env, autoescape=True)
     except jinja2.UndefinedError as exc:
         raise RulesError(
             f"letter template {spec.template.name}: {exc.message}",
@@ -65,15 +82,19 @@ def find_soffice() -> str:
 class LetterConverter:
     """DOCX -> PDF with LibreOffice: one soffice process converts all letters of a build.
 
-    Each converter has its own LibreOffice profile (-env:UserInstallation) in a private temp
-    folder, so parallel builds never collide; the profile is kept between calls so later
-    conversions start warm. Use it as a context manager (or call close()).
+    Each converter has its own LibreOffice profile (-env:UserInstallation) in a private working
+    folder (packets.scratch: 0700, in memory when /dev/shm is usable, removed on every exit path,
+    SIGKILL included), so parallel builds never collide; the profile is kept between calls so later
+    conversions start warm. Rendered letters, LibreOffice's own temp files (TMPDIR) and the PDFs
+    exist only in that folder. Use it as a context manager (or call close()).
     """
 
     def __init__(self, soffice: str | None = None, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._soffice = soffice
         self.timeout = timeout
         self._root: Path | None = None
+        self._scratch: ScratchDir | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._lock = threading.Lock()
         self._runs = 0
         self.seconds = 0.0
@@ -88,10 +109,17 @@ class LetterConverter:
         self.close()
 
     def close(self) -> None:
-        """Remove the private profile and work folders."""
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-            self._root = None
+        """Remove the private profile and work folders (and let their watchdog go)."""
+        if self._finalizer is not None:
+            self._finalizer()  # runs ScratchDir.remove once
+            self._finalizer = None
+        self._scratch = None
+        self._root = None
+
+    @property
+    def workdir(self) -> Path | None:
+        """The private working folder while the converter holds one (for tests and diagnostics)."""
+        return self._root
 
     @property
     def runs(self) -> int:
@@ -101,8 +129,11 @@ class LetterConverter:
     def _ensure_root(self) -> Path:
         if self._root is None:
             self._soffice = self._soffice or find_soffice()
-            self._root = Path(tempfile.mkdtemp(prefix="dossier-lo-"))
-            (self._root / "profile").mkdir()
+            self._scratch = ScratchDir()  # sweeps folders of dead builds first
+            self._finalizer = weakref.finalize(self, self._scratch.remove)  # also at GC and interpreter exit
+            self._root = self._scratch.path
+            (self._root / "profile").mkdir(mode=0o700)
+            (self._root / "tmp").mkdir(mode=0o700)
         return self._root
 
     def convert(self, documents: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -141,10 +172,14 @@ class LetterConverter:
             *[str(p) for p in inputs.values()],
         ]
         started = time.monotonic()
+        private_tmp = str(self._root / "tmp")  # LibreOffice's own temp files hold document content too
+        env = {**os.environ, "TMPDIR": private_tmp, "TMP": private_tmp, "TEMP": private_tmp}
         proc = subprocess.Popen(  # fixed argument list, no shell
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=work
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=work, env=env
         )
         self._runs += 1
+        assert self._scratch is not None
+        self._scratch.started(proc.pid)  # its session leader: the group the watchdog kills if we die
         try:
             _, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -155,6 +190,7 @@ class LetterConverter:
             ) from None
         finally:
             self.seconds += time.monotonic() - started
+            self._scratch.ended(proc.pid)
         results: dict[str, bytes] = {}
         missing: list[str] = []
         for name, path in inputs.items():

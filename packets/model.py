@@ -11,6 +11,11 @@ from typing import Any
 
 from casefile.model import Case
 from core.hashing import canonical_json, sha256_hex
+from core.office import Office, load_office
+
+# A generated letter of this name is left out when the case holds the organisation's own (uploaded) one.
+NGO_LETTER_KIND = "support.ngo_letter"
+GENERATED_SUPPORT_LETTER = "support_letter"
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -46,6 +51,8 @@ class PacketInputs:
     sanitise: bool = False
     duplex: bool = False
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    office: Office | None = None  # None: DOSSIER_HOME/office.toml (core.office.load_office)
+    sign: bool = True  # PAdES-sign packet.pdf when the office configures a certificate
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,30 @@ def template_sha256(path: Path) -> str:
     return _file_sha256(path.resolve(), st.st_mtime_ns, st.st_size)
 
 
+def office_of(inputs: PacketInputs) -> Office:
+    """The organisation a build writes for: the inputs' office, else DOSSIER_HOME/office.toml."""
+    return inputs.office if inputs.office is not None else load_office()
+
+
+def effective_letters(inputs: PacketInputs) -> list[LetterSpec]:
+    """The stage's letters, without the generated support letter when the NGO uploaded its own."""
+    if any(e.kind == NGO_LETTER_KIND for e in inputs.case.evidence):
+        return [s for s in inputs.letters if s.output_name != GENERATED_SUPPORT_LETTER]
+    return list(inputs.letters)
+
+
+def _office_hash(office: Office, sign: bool) -> dict[str, Any]:
+    ctx = office.to_context()
+    out: dict[str, Any] = {
+        "identity_sha256": sha256_hex(canonical_json(ctx)),
+        "signature_image_sha256": sha256_hex(office.signature_image) if office.signature_image else None,
+        "stamp_image_sha256": sha256_hex(office.stamp_image) if office.stamp_image else None,
+    }
+    if sign and office.signing is not None:
+        out["signing_pkcs12_sha256"] = sha256_hex(office.signing.pkcs12.read_bytes())
+    return out
+
+
 def input_hashes(inputs: PacketInputs) -> dict[str, Any]:
     """Every input of a build as hashes and values: what the packet id and the manifest are made of."""
     case = inputs.case
@@ -88,8 +119,9 @@ def input_hashes(inputs: PacketInputs) -> dict[str, Any]:
         "checklist_sha256": sha256_hex(canonical_json(inputs.checklist)),
         "templates": [
             {"output_name": spec.output_name, "template": spec.template.name, "sha256": template_sha256(spec.template)}
-            for spec in inputs.letters
+            for spec in effective_letters(inputs)
         ],
+        "office": _office_hash(office_of(inputs), inputs.sign),
         "rules_version": inputs.rules_version,
         "rules_in_force_sha256": sha256_hex(canonical_json(inputs.rules_in_force)),
         "tool_version": inputs.tool_version,

@@ -131,6 +131,11 @@ def inspect_pdf(data: bytes, max_pixels: int) -> PdfReport:
     return report
 
 
+def reopen_pdf(data: bytes, report: PdfReport) -> pikepdf.Pdf:
+    """Open an inspected PDF again, the way inspection opened it, to rewrite it (sanitise or repair)."""
+    return pikepdf.open(io.BytesIO(data), attempt_recovery=report.repaired)
+
+
 def _reads_the_same_when_bundled(data: bytes, pages: int) -> bool:
     """The bundle opens evidence with xref recovery: refuse a file that then becomes another document."""
     try:

@@ -9,14 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import pikepdf
-
 from casefile.model import Case, Evidence
 from core.errors import FieldProblem
-from packets.images import inspect_image
+from packets.inspection import inspect_content
 from packets.model import DEFAULT_MAX_IMAGE_PIXELS
-from packets.pdfcheck import PdfReport, inspect_pdf
-from packets.sniff import IMAGE_TYPES, PDF, content_type, describe_unknown, extension_of, type_named_by
+from packets.pdfcheck import PdfReport
+from packets.sniff import IMAGE_TYPES, content_type, describe_unknown, extension_of, type_named_by
 
 NO_TEXT_LAYER_EXEMPT_KINDS = frozenset({"identity.photo"})
 
@@ -59,8 +57,7 @@ def check_evidence(e: Evidence, data: bytes | None, max_pixels: int) -> Checked:
     if not data:
         checked.problems.append("file is empty")
         return checked
-    ctype = content_type(data)
-    checked.ctype = ctype
+    ctype = checked.ctype = content_type(data)  # a glance at the first bytes; the inspection below parses
     named = type_named_by(e.file)
     ext = extension_of(e.file)
     if ctype is None:
@@ -69,16 +66,10 @@ def check_evidence(e: Evidence, data: bytes | None, max_pixels: int) -> Checked:
     if ext and named != ctype:
         checked.problems.append(f"content is {ctype}, name says {named or ext}: rename the file or export it again")
         return checked
-    if ctype == PDF:
-        try:
-            checked.pdf = inspect_pdf(data, max_pixels)
-        except (pikepdf.PdfError, ValueError, TypeError, RuntimeError, RecursionError, OverflowError):
-            checked.problems.append("is damaged and cannot be read as a PDF: get a new copy")
-            return checked
-        checked.problems.extend(checked.pdf.problems)
-        checked.fixable.extend(checked.pdf.fixable)
-    elif ctype in IMAGE_TYPES:
-        checked.problems.extend(inspect_image(data, ctype, max_pixels))
+    found = inspect_content(data, max_pixels)
+    checked.pdf = found.pdf
+    checked.problems.extend(found.problems)
+    checked.fixable.extend(found.fixable)
     return checked
 
 

@@ -1,4 +1,4 @@
-"""The page stamp: case id, packet id and `page N / M` at the foot of every page.
+"""The page stamp: case id, packet id, the exhibit number and `page N / M` at the foot of every page.
 
 The fixed part is ONE shared Form XObject; each page adds only a few bytes (its number),
 placed upright whatever the page's /Rotate and box origin.
@@ -6,10 +6,12 @@ placed upright whatever the page's /Rotate and box origin.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import pikepdf
 
+from packets.fonts import EmbeddedFont
 from packets.pdftext import BOLD, REGULAR, pdf_string, text_width, winansi
 
 FONT_SIZE = 7.5
@@ -21,7 +23,7 @@ _FONT = pikepdf.Name("/DossierStampFont")
 
 def stamp_texts(case_label: str, case_id: str, packet_label: str, packet_id: str) -> str:
     """The fixed part of the stamp, e.g. 'Dossier K7Q2-M9XD · Paquet P-0F3K… · '."""
-    return winansi(f"{case_label} {case_id} · {packet_label} {packet_id} · ")
+    return f"{case_label} {case_id} · {packet_label} {packet_id} · "
 
 
 def _core_font(pdf: pikepdf.Pdf, name: str) -> pikepdf.Object:
@@ -39,15 +41,38 @@ def _num(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
 
 
-def stamp_pages(pdf: pikepdf.Pdf, fixed_text: str) -> None:
-    """Stamp every page of pdf with the fixed text followed by 'page N / M'."""
+def stamp_pages(
+    pdf: pikepdf.Pdf,
+    fixed_text: str,
+    *,
+    page_word: str = "page",
+    labels: Sequence[str] | None = None,
+    fonts: Mapping[str, EmbeddedFont] | None = None,
+) -> None:
+    """Stamp every page with the fixed text, then its label (e.g. 'Pièce 6.1', may be '') and 'page N / M'.
+
+    With `fonts` (packets.fonts, embedded, any script) the stamp draws with them; otherwise with the
+    PDF core fonts (Latin script only).
+    """
     total = len(pdf.pages)
-    fixed_w = text_width(fixed_text, FONT_SIZE, REGULAR)
-    widest_number = text_width(f"page {total} / {total}", FONT_SIZE, BOLD)
+    variable = [
+        ((labels[i] + " · ") if labels and i < len(labels) and labels[i] else "") + f"{page_word} {i + 1} / {total}"
+        for i in range(total)
+    ]
+    if fonts is None:
+        fixed_text = winansi(fixed_text)
+        variable = [winansi(v) for v in variable]
+        font, bold = _core_font(pdf, REGULAR), _core_font(pdf, BOLD)
+        fixed_w = text_width(fixed_text, FONT_SIZE, REGULAR)
+        widest_number = max((text_width(v, FONT_SIZE, BOLD) for v in variable), default=0.0)
+        encode_fixed, encode_var = pdf_string, pdf_string
+    else:
+        font, bold = fonts["R"].obj, fonts["B"].obj
+        fixed_w = fonts["R"].width(fixed_text, FONT_SIZE)
+        widest_number = max((fonts["B"].width(v, FONT_SIZE) for v in variable), default=0.0)
+        encode_fixed, encode_var = fonts["R"].encode, fonts["B"].encode
     box_w = fixed_w + widest_number + 2 * _PAD
     box_h = FONT_SIZE + 2 * _PAD
-    font = _core_font(pdf, REGULAR)
-    bold = _core_font(pdf, BOLD)
     form = pdf.make_stream(
         b"q 1 g 0 0 "
         + f"{_num(box_w)} {_num(box_h)}".encode()
@@ -56,7 +81,7 @@ def stamp_pages(pdf: pikepdf.Pdf, fixed_text: str) -> None:
         + b" Tf "
         + f"{_num(_PAD)} {_num(_PAD + 1.2)}".encode()
         + b" Td "
-        + pdf_string(fixed_text)
+        + encode_fixed(fixed_text)
         + b" Tj ET",
         Type=pikepdf.Name.XObject,
         Subtype=pikepdf.Name.Form,
@@ -74,7 +99,7 @@ def stamp_pages(pdf: pikepdf.Pdf, fixed_text: str) -> None:
             f"{_num(scale)} 0 0 {_num(scale)} 0 0 cm {stamp_name} Do "
             f"BT 0.15 g {font_name} {_num(FONT_SIZE)} Tf {_num(_PAD + fixed_w)} {_num(_PAD + 1.2)} Td "
         ).encode()
-        ops += pdf_string(f"page {number} / {total}") + b" Tj ET Q\n"
+        ops += encode_var(variable[number - 1]) + b" Tj ET Q\n"
         contents = page.obj.get("/Contents")
         parts = pikepdf.Array([opening])
         if isinstance(contents, pikepdf.Array):

@@ -169,6 +169,10 @@ class Vault:
         self._fp_secret = decrypt(blob, self.keys.identities(), "the organisation's fingerprint secret")
         return self._fp_secret
 
+    def keyed_tag(self, purpose: str, text: str, actor: str) -> str:
+        """A keyed hash of `text` for one purpose (e.g. whose drafts these are): stable, unreadable alone."""
+        return hmac.new(self._fingerprint_secret(actor), f"{purpose}|{text}".encode(), hashlib.sha256).hexdigest()
+
     def fingerprint(self, case: Case, actor: str) -> str:
         """A keyed hash of the applicant's names and birth date: equal for the same person, unreadable alone."""
         a = case.applicant
@@ -244,6 +248,20 @@ class Vault:
             for n, (eid, meta) in enumerate(record["evidence"].items())
         }
         return LoadedCase(case=_case_at_stage(case_id, record), files=files)
+
+    def record_versions(self, case_id: str) -> list[tuple[int, str, dict[str, Any]]]:
+        """Every stored version of a case record, oldest first: (n, object key, decrypted record)."""
+        check_id("case id", case_id)
+        keys = self.case_records.versions(case_id)
+        if not keys:
+            self._case_key(case_id)  # KeyMissing (shredded) or NotFound (unknown)
+            raise NotFound(f"case {case_id}: no case record stored", hint="import the case folder again")
+        identity = self._case_key(case_id)
+        out = []
+        for key in keys:
+            record = json.loads(decrypt(self.store.get(key), [identity], f"case {case_id} record"))
+            out.append((int(key.rsplit("/", 1)[1][:6]), key, record))
+        return out
 
     def load_record(self, case_id: str) -> tuple[Case, CaseState]:
         """The case at its current stage without its evidence bytes, and its state (one read)."""

@@ -12,7 +12,7 @@ import pytest
 from casefile import LoadedCase
 from casefile.specimens import write_specimens
 
-pytest_plugins = ["tests.fixtures_packets", "tests.fixtures_s3"]
+pytest_plugins = ["tests.fixtures_packets", "tests.fixtures_s3", "tests.web_fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

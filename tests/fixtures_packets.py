@@ -20,6 +20,8 @@ from PIL import Image
 from casefile import case_from_mapping, validate_mapping
 from casefile.model import Case
 from casefile.specimens import specimen_image, specimen_pdf
+from core.office import PLACEHOLDER
+from country_rules.letters import grammar_words, office_context
 from packets import LetterConverter, LetterSpec, PacketInputs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -228,9 +230,10 @@ def _person(p: Any) -> dict[str, Any]:
         "full_name_native": " ".join(x for x in (p.given_name_native, p.family_name_native) if x),
         "birth_date": p.birth_date.isoformat() if p.birth_date else "",
         "birth_place": p.birth_place or "",
-        "citizenship": p.citizenship or "",
+        "citizenship": {"RU": "Russie"}.get(p.citizenship or "", p.citizenship or ""),
         "sex": p.sex or "",
         "accompanying": p.accompanying,
+        "words": grammar_words(p.sex, "fr"),
     }
 
 
@@ -250,7 +253,13 @@ def context_for(case: Case) -> dict[str, Any]:
         "accompanying": [_person(p) for p in case.accompanying],
         "ngo": {"name": "Exemple Libertés", "caseworker": "Caseworker A", "address": "", "email": ""},
         "contact": {"postal_address": "", "email": "office@example.org", "phone": ""},
-        "location": {"country": "KZ", "city": "Astana", "status": "", "status_expires": ""},
+        "location": {
+            "country": "Kazakhstan",
+            "country_code": "KZ",
+            "city": "Astana",
+            "status": "",
+            "status_expires": "",
+        },
         "military": {
             "service": "contract",
             "rank": "lieutenant",
@@ -258,8 +267,12 @@ def context_for(case: Case) -> dict[str, Any]:
             "role": "",
             "left_service_date": "30 août 2022",
             "left_service_how": "desertion",
+            "service_label": "militaire sous contrat",
+            "left_service_how_label": "désertion",
         },
-        "prosecution": [{"article": "337", "opened": "", "wanted": True}],
+        "prosecution": [
+            {"article": "337", "code": "Code pénal de la Fédération de Russie", "opened": "", "wanted": True}
+        ],
         "evidence": [
             {
                 "number": n,
@@ -277,7 +290,10 @@ def context_for(case: Case) -> dict[str, Any]:
         ],
         "evidence_count": len(originals),
         "missing": [],
-        "sources": [{"title": "CESEDA", "url": "https://www.legifrance.gouv.fr/", "article": "L312-1"}],
+        "legal_bases": ["CESEDA, art. R. 521-5"],
+        "office": office_context(PLACEHOLDER, "fr"),
+        "signature": "",
+        "stamp": "",
     }
 
 

@@ -6,13 +6,14 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.clirun import dossier, grep_tree
-from tests.conftest import EXAMPLE_SECRETS
+from tests.conftest import DOSSIER, EXAMPLE_SECRETS
 
 
 def _cmdline(pid: int) -> bytes:
@@ -80,3 +81,38 @@ def test_prewarmed_daemon_builds_and_its_server_does_not_outlive_a_sigkill(examp
             os.kill(server, signal.SIGKILL)
         for sock in sockets.glob("*"):
             sock.unlink(missing_ok=True)
+
+
+def test_a_killed_in_process_build_leaves_no_prefect_server(example_case, tmp_path: Path) -> None:
+    runtime = Path(tempfile.gettempdir()) / f"dxi-{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:10]}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = {
+        "DOSSIER_HOME": str(tmp_path / "home"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "DOSSIER_DAEMON": "off",
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+    assert dossier("init", env=env).code == 0
+    case_id = dossier("case", "import", str(example_case("fr-asylum-visa-couple")), env=env).last_line
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))} | env
+    proc = subprocess.Popen(
+        [str(DOSSIER), "build", case_id], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    server: int | None = None
+    try:
+        record = runtime / "dossier" / f"inproc-{proc.pid}.pids"
+        assert _wait_for(record.exists, 120), "the in-process run never recorded its Prefect server"
+        servers = [p for p in json.loads(record.read_text())["children"] if b"prefect.server" in _cmdline(p)]
+        assert len(servers) == 1
+        server = servers[0]
+        proc.kill()  # SIGKILL: no atexit, no finally
+        proc.wait()
+        time.sleep(1.0)
+        assert b"prefect.server" in _cmdline(server)  # orphaned for now
+        assert dossier("daemon-stop", env=env).code == 0  # sweeps what killed runs left
+        assert _wait_for(lambda: b"prefect.server" not in _cmdline(server), 20), "orphaned server still running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if server is not None and b"prefect.server" in _cmdline(server):
+            os.kill(server, signal.SIGKILL)

@@ -16,7 +16,7 @@ from casefile.kinds import SECTION_ORDER, section_of
 from packets import BuiltPacket, LetterConverter, build_packet
 from tests.fixtures_packets import inputs_for, make_case, standard_evidence, text_pdf
 
-STAMP = re.compile(r"Dossier K7Q2-M9XD · Paquet (P-[0-9A-Z]{12}) ·\s+page (\d+) / (\d+)")
+STAMP = re.compile(r"Dossier K7Q2-M9XD · Paquet (P-[0-9A-Z]{12}) ·\s+(?:Pièce ([0-9.]+) ·\s+)?page (\d+) / (\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,21 @@ def test_every_page_is_stamped_with_case_packet_and_page_number(built) -> None:
     for n, page in enumerate(reader.pages, start=1):
         match = STAMP.search(page.extract_text())
         assert match, f"page {n} has no stamp"
-        assert match.groups() == (packet.packet_id, str(n), str(packet.pages))
+        assert (match.group(1), match.group(3), match.group(4)) == (packet.packet_id, str(n), str(packet.pages))
+
+
+def test_every_evidence_page_carries_its_exhibit_number_beside_the_stamp(built) -> None:
+    packet, _ = built
+    reader = _reader(packet)
+    expected: dict[int, str] = {}
+    for entry in packet.manifest["evidence"]:
+        first, last = entry["packet_pages"]
+        expected.update(dict.fromkeys(range(first, last + 1), entry["number"]))
+    assert expected, "the fixture has evidence"
+    for n, page in enumerate(reader.pages, start=1):
+        match = STAMP.search(page.extract_text())
+        assert match is not None
+        assert match.group(2) == expected.get(n), f"page {n}: exhibit label {match.group(2)!r}"
 
 
 def test_stamp_is_one_shared_form_xobject(built) -> None:
@@ -77,7 +91,7 @@ def test_one_bookmark_per_evidence_document_nested_in_sections(built) -> None:
         "Récit personnel",
     ]
     top = [title for depth, title, _ in outline if depth == 0][:2]
-    assert top == ["Courrier d'accompagnement", "Bordereau des pièces"]
+    assert top == ["Courrier d'accompagnement", "Bordereau des pièces"]  # the template's title, then the one index
 
 
 def test_sections_follow_section_order_and_translation_follows_original(built) -> None:
@@ -205,3 +219,29 @@ def test_a_packet_as_evidence_keeps_its_own_stamp_and_gets_the_new_one(
     text = reader.pages[first - 1].extract_text()
     assert f"Paquet {packet.packet_id}" in text and f"Paquet {again.packet_id}" in text
     assert f"page {first} / {again.pages}" in text
+
+
+def test_a_russian_bundle_prints_its_index_and_stamp_in_russian_with_embedded_fonts() -> None:
+    """The bundle's own words use embedded Unicode fonts: Cyrillic prints, and PDF/A finds every font embedded."""
+    from datetime import date
+
+    from packets.bundle import BundleDoc, BundleMeta, assemble
+
+    docs = [
+        BundleDoc("ev-a", text_pdf("ev-a", pages=2), "military", "1", "Военный билет"),
+        BundleDoc("ev-a-tr", text_pdf("ev-a-tr"), "military", "1.1", "Перевод", is_translation=True),
+    ]
+    meta = BundleMeta(
+        case_id="K7Q2-M9XD", packet_id="P-0000000000KZ", language="ru", day=date(2026, 12, 15), producer="t"
+    )
+    bundle = assemble([], docs, meta)
+    reader = pypdf.PdfReader(io.BytesIO(bundle.pdf))
+    index = " ".join(reader.pages[0].extract_text().split())
+    assert "Опись документов" in index and "Военная служба" in index and "Военный билет" in index
+    evidence_page = " ".join(reader.pages[1].extract_text().split())
+    assert "Дело K7Q2-M9XD · Пакет P-0000000000KZ · Приложение 1 · стр. 2 / 4" in evidence_page
+    with pikepdf.open(io.BytesIO(bundle.pdf)) as pdf:
+        index_fonts = pdf.pages[0].Resources.Font
+        for name in index_fonts.keys():
+            descendant = index_fonts[name].DescendantFonts[0]
+            assert "/FontFile2" in descendant.FontDescriptor, f"{name} is not embedded"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pypdf
@@ -13,6 +14,9 @@ from docx import Document
 from docxtpl import DocxTemplate
 
 from core.errors import ConfigError, DossierError, RulesError
+from core.office import PLACEHOLDER
+from country_rules.engine import evaluate
+from country_rules.letters import LETTER_VARIABLES, letter_context
 from packets import LetterConverter, LetterSpec, build_packet, render_letter
 from tests.fixtures_packets import COVER_LETTER, context_for, inputs_for, make_case, text_pdf
 
@@ -32,11 +36,9 @@ def _case():
 
 def test_cover_letter_uses_only_documented_context_variables() -> None:
     used = DocxTemplate(str(COVER_LETTER)).get_undeclared_template_variables()
-    try:
-        from country_rules.letters import LETTER_VARIABLES
-    except ImportError:  # pragma: no cover - the rules package always ships it
-        pytest.skip("country_rules.letters not available")
-    assert used <= LETTER_VARIABLES and {"applicant", "evidence", "packet_id", "case_id"} <= used
+    assert used <= LETTER_VARIABLES
+    assert {"applicant", "office", "signature", "legal_bases", "packet_id", "case_id"} <= used
+    assert "sources" not in used and "evidence" not in used  # research notes stay in the rules; one index
 
 
 def test_missing_variable_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -71,7 +73,10 @@ def test_all_letters_of_a_build_are_converted_by_one_soffice_run(
     annex_page = packet.manifest["letters"][1]["packet_pages"][0]
     assert f"Annexe pour le dossier K7Q2-M9XD / {packet.packet_id}" in reader.pages[annex_page - 1].extract_text()
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert titles[:2] == ["Courrier d'accompagnement", "Bordereau des pièces"]
+    assert titles[:2] == ["Courriers", "Bordereau des pièces"]
+    nested = reader.outline[1]
+    children = [item.title for item in nested if not isinstance(item, list)] if isinstance(nested, list) else []
+    assert children[:1] == ["Courrier d'accompagnement"]  # the template's own title (File > Properties)
 
 
 def test_missing_soffice_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,20 +114,14 @@ def test_timeout_kills_soffice_and_says_so(tmp_path: Path) -> None:
         assert alive == []
 
 
-def test_context_from_the_rules_helper_renders_the_cover_letter(letter_converter: LetterConverter) -> None:
-    """Integration with country_rules.letters when the French rules are present."""
-    try:
-        from datetime import date
-
-        from country_rules.engine import evaluate
-        from country_rules.letters import letter_context
-
-        case, _ = _case()
-        checklist = evaluate(case, date(2026, 12, 1))
-        ctx = letter_context(case, checklist, packet_id="P-0000000000000", today=date(2026, 12, 1))
-    except Exception as exc:  # noqa: BLE001 - the rules helper's package may still be in progress
-        pytest.skip(f"French rules not usable yet ({type(exc).__name__})")
+def test_context_from_the_rules_renders_the_cover_letter(letter_converter: LetterConverter) -> None:
+    """The real context of country_rules.letters renders the shipped French cover letter."""
+    case, _ = _case()
+    checklist = evaluate(case, date(2026, 12, 1))
+    ctx = letter_context(case, checklist, packet_id="P-0000000000000", today=date(2026, 12, 1), office=PLACEHOLDER)
     docx = render_letter(LetterSpec(COVER_LETTER, "cover_letter"), ctx)
     pdf = letter_converter.convert({"cover_letter": docx})["cover_letter"]
-    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    text = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Ivan Sidorov" in text and "P-0000000000000" in text
+    assert "Nationalité : Russie" in text and "RU" not in text.split()
+    assert "organisation non configurée" in text  # an unconfigured office says so, in the letter's language

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import pickle
+from collections import Counter
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
 
 from casefile import load_case_folder
 from core.errors import CaseInvalid, EvidenceRejected
-from packets import LetterConverter, build_packet, preflight, text_layer_warnings
+from packets import LetterConverter, build_packet, inspection, preflight, text_layer_warnings
 from packets.pdfcheck import inspect_pdf
+from packets.sniff import PDF, content_type
+from tests.conftest import EXAMPLE_SECRETS
 from tests.fixtures_packets import (
     PACKET_SECRETS,
     bad_stream_pdf,
@@ -209,3 +216,63 @@ def test_case_folder_refuses_paths_that_escape_it(tmp_path: Path, how: str) -> N
         load_case_folder(folder)
     assert info.value.exit_code == 2
     assert "ev-escape" in str(info.value) and "leaves the case folder" in str(info.value)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_a_build_inspects_each_evidence_file_once_for_checklist_preflight_and_bundle(
+    loaded, letter_converter: LetterConverter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checklist warnings, pre-flight and the packet build share one inspection per file (issue 11, item 6)."""
+    from workflows import pipeline
+
+    inspection.CACHE.clear()
+    pdf_walks: Counter[str] = Counter()
+    image_decodes: Counter[str] = Counter()
+    opens: Counter[str] = Counter()
+    real_inspect_pdf, real_inspect_image, real_open = inspection.inspect_pdf, inspection.inspect_image, pikepdf.open
+
+    def counting_inspect_pdf(data: bytes, max_pixels: int) -> Any:
+        pdf_walks[_sha(data)] += 1
+        return real_inspect_pdf(data, max_pixels)
+
+    def counting_inspect_image(data: bytes, ctype: str, max_pixels: int) -> list[str]:
+        image_decodes[_sha(data)] += 1
+        return real_inspect_image(data, ctype, max_pixels)
+
+    def counting_open(source: Any, *args: Any, **kwargs: Any) -> pikepdf.Pdf:
+        if isinstance(source, io.BytesIO):
+            opens[_sha(source.getvalue())] += 1
+        return real_open(source, *args, **kwargs)
+
+    monkeypatch.setattr(inspection, "inspect_pdf", counting_inspect_pdf)
+    monkeypatch.setattr(inspection, "inspect_image", counting_inspect_image)
+    monkeypatch.setattr(pikepdf, "open", counting_open)
+
+    today = date.today()
+    checklist = pipeline.evaluate_case(loaded, today)  # scan warnings: the first look at every file
+    built = pipeline.assemble(loaded, checklist, actor="t", today=today, converter=letter_converter)
+    assert built.pages > 0
+
+    files = {_sha(data): data for data in loaded.files.values()}
+    pdfs = {d for d, data in files.items() if content_type(data) == PDF}
+    assert len(files) >= 20 and pdfs and set(files) - pdfs, "the example case should have PDFs and images"
+    assert dict(pdf_walks) == dict.fromkeys(pdfs, 1)
+    assert dict(image_decodes) == dict.fromkeys(set(files) - pdfs, 1)
+    assert inspection.CACHE.parses == len(files)
+    assert inspection.CACHE.hits == 2 * len(files)  # pre-flight and build_packet
+    # Per PDF: opened as found and as the bundle reads it (inside the one inspection), then by the bundle.
+    # Before the shared inspection this was 7 (3 inspections x 2 opens + the bundle).
+    assert {d: opens[d] for d in pdfs} == dict.fromkeys(pdfs, 3)
+
+
+def test_the_inspection_cache_keeps_no_document_content(loaded) -> None:
+    inspection.CACHE.clear()
+    assert preflight(loaded.case, loaded.files) == []
+    kept = pickle.dumps(inspection.CACHE.results())
+    assert len(inspection.CACHE.results()) == len(set(loaded.files.values()))
+    for secret in EXAMPLE_SECRETS:
+        assert secret.encode() not in kept
+    assert not any(data[:200] in kept for data in loaded.files.values())

@@ -238,8 +238,19 @@ def _explain_refusal(case_id: str, today: date, exc: Exception) -> Exception:
     return exc
 
 
-def _flow(name: str, params: dict[str, Any], show: Show | None, in_process: bool, note: Show | None) -> Any:
-    return run_flow(name, params, show=show, in_process=in_process, note=note)
+def _refusable(
+    name: str, params: dict[str, Any], case_ids: list[str], today: date, run: dict[str, Any]
+) -> dict[str, Any]:
+    """Run a flow that may refuse a case; a refusal comes back retold with the caseworker's own ids."""
+    try:
+        result: dict[str, Any] = run_flow(name, params, **run)
+    except (NotReady, EvidenceRejected) as exc:
+        for case_id in case_ids:
+            explained = _explain_refusal(case_id, today, exc)
+            if explained is not exc:
+                raise explained from None
+        raise
+    return result
 
 
 def build(
@@ -254,11 +265,7 @@ def build(
     """Build and archive the packet of a case's current stage (a folder is imported first)."""
     case_id = case_ids_of([ref], actor)[0]
     params = {"case_id": case_id, "requested_by": actor_or_default(actor), "today": today.isoformat()}
-    try:
-        result: dict[str, Any] = _flow("build", params, show, in_process, note)
-    except (NotReady, EvidenceRejected) as exc:
-        raise _explain_refusal(case_id, today, exc) from None
-    return result
+    return _refusable("build", params, [case_id], today, {"show": show, "in_process": in_process, "note": note})
 
 
 def advance(
@@ -273,11 +280,7 @@ def advance(
     """Build and archive the current stage's packet, then move the case to its next stage."""
     check_case_id(case_id)
     params = {"case_id": case_id, "requested_by": actor_or_default(actor), "today": today.isoformat()}
-    try:
-        result: dict[str, Any] = _flow("advance", params, show, in_process, note)
-    except (NotReady, EvidenceRejected) as exc:
-        raise _explain_refusal(case_id, today, exc) from None
-    return result
+    return _refusable("advance", params, [case_id], today, {"show": show, "in_process": in_process, "note": note})
 
 
 def build_group(
@@ -297,15 +300,7 @@ def build_group(
     if twice:
         raise BadInput(f"case(s) listed twice in the group: {', '.join(twice)}")
     params = {"case_ids": case_ids, "requested_by": actor_or_default(actor), "today": today.isoformat()}
-    try:
-        result: dict[str, Any] = _flow("group", params, show, in_process, note)
-    except (NotReady, EvidenceRejected) as exc:
-        for case_id in case_ids:
-            explained = _explain_refusal(case_id, today, exc)
-            if explained is not exc:
-                raise explained from None
-        raise
-    return result
+    return _refusable("group", params, case_ids, today, {"show": show, "in_process": in_process, "note": note})
 
 
 def group_members(group_file: Path) -> list[str]:
@@ -336,8 +331,18 @@ def revalidate(
         "today": today.isoformat(),
         "requested_by": actor_or_default(actor),
     }
-    result: dict[str, Any] = _flow("revalidate", params, show, in_process, note)
+    result: dict[str, Any] = run_flow("revalidate", params, show=show, in_process=in_process, note=note)
     return result
+
+
+def preview(ref: str, out_dir: Path, today: date, actor: str | None = None, *, pages: int = 3) -> Any:
+    """Render the letters and the first pages of a case's packet into a folder, archiving nothing."""
+    from workflows.preview import preview as render_preview
+
+    loaded = load_ref(ref)
+    if not Path(ref).is_dir():  # a stored case's personal data leaves the store: recorded like a view
+        vault().record_view(loaded.case.case_id, actor_or_default(actor))
+    return render_preview(loaded, out_dir, today=today, actor=actor_or_default(actor), pages=pages)
 
 
 # --- packets --------------------------------------------------------------------------------

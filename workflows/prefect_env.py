@@ -12,6 +12,12 @@ _SAFE_DEFAULTS = {
     # Results are never written to disk unless a task asks for it; ours never do (they hold case data).
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
     "PREFECT_TASKS_DISABLE_CACHING": "true",
+    # Prefect's flow engine writes a FAILED flow run's exception to result storage whatever
+    # persist_result says (FlowRunEngine.handle_exception: write_result=True): a pickle of the error,
+    # whose message can name evidence, people or a mistyped path, in PREFECT_HOME/storage for good.
+    # Result storage points where nothing can be created, so that write fails (Prefect logs one
+    # id-only warning and keeps the Failed state in its database as before) and no file is left.
+    "PREFECT_RESULTS_LOCAL_STORAGE_PATH": "/dev/null/dossier-keeps-no-prefect-results",
     # print() inside tasks is never forwarded to Prefect's log table.
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -23,6 +29,9 @@ _SAFE_DEFAULTS = {
     "PREFECT_CLI_COLORS": "false",
     # Fail fast instead of hanging minutes when a configured server is not there.
     "PREFECT_API_REQUEST_TIMEOUT": "60",
+    # The in-process (ephemeral) server: Prefect gives it 20 s to start, which a busy 2-core machine
+    # exceeds (measured 24-29 s at load 10): the build then fails although nothing is wrong.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
 }
 
 

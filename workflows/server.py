@@ -49,8 +49,19 @@ class LocalServer:
                 self.process.wait(timeout=10)
 
 
-def start_server(prefect_home: Path, *, port: int | None = None, timeout: float = 120.0) -> LocalServer:
-    """Start a Prefect server on 127.0.0.1 with its database under prefect_home and wait for /api/health."""
+def start_server(
+    prefect_home: Path,
+    *,
+    port: int | None = None,
+    timeout: float = 120.0,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> LocalServer:
+    """Start a Prefect server on 127.0.0.1 and wait for /api/health.
+
+    Its database is SQLite under prefect_home, or PostgreSQL when database_url is given
+    (postgresql+asyncpg://user:password@host:port/db; Prefect migrates it at start).
+    """
     port = port or free_port()
     prefect_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -60,6 +71,9 @@ def start_server(prefect_home: Path, *, port: int | None = None, timeout: float 
         PREFECT_UI_API_URL=f"http://127.0.0.1:{port}/api",
     )
     env.pop("PREFECT_API_URL", None)
+    if database_url:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
+    env.update(extra_env or {})
     log_file = prefect_home / "server.log"
     with log_file.open("ab") as log:
         proc = subprocess.Popen(

@@ -22,8 +22,10 @@ from tests.faults.support import (
     copy_office,
     run_cli,
     run_driver,
+    scratch_left,
     stop_daemons,
     store_problems,
+    with_scratch,
 )
 
 TIME_FRACTIONS = (0.15, 0.45, 0.7, 0.9)  # of the time until the packet is assembled
@@ -39,7 +41,7 @@ def _spread(n_total: int, n_pick: int) -> list[int]:
 
 def _trial(template: Office, root: Path, name: str, packet_id: str, **kill: float | int) -> list[str]:
     """Kill one build, check the store, re-run, check again; the problems found (empty: the trial passed)."""
-    office = copy_office(template, root / name / "home")
+    office = with_scratch(copy_office(template, root / name / "home"), root / name / "scratch")
     killed = run_driver(office, **kill)  # type: ignore[arg-type]
     found: list[str] = []
     if "kill_at_write" in kill and not killed.killed:
@@ -47,12 +49,18 @@ def _trial(template: Office, root: Path, name: str, packet_id: str, **kill: floa
     if killed.code not in (0, -9):
         found.append(f"ended with exit {killed.code} instead of being killed: {killed.stderr[-1500:]}")
     found += [f"after the kill: {p}" for p in store_problems(office)]
+    left = scratch_left(office)  # waits up to 5 s for the watchdog
+    if left:
+        found.append(f"5 s after the kill, LibreOffice's working files are still there: {left}")
     again = run_driver(office)
     if again.code != 0:
         found.append(f"re-run failed with exit {again.code}: {again.stderr[-1500:]}")
     elif again.last_line != packet_id:
         found.append(f"re-run built {again.last_line}, not {packet_id}")
     found += [f"after the re-run: {p}" for p in store_problems(office)]
+    left = scratch_left(office, 0)
+    if left:
+        found.append(f"after the re-run, working files left: {left}")
     if again.code == 0 and archived_packets(office) != [packet_id]:
         found.append(f"after the re-run the case lists packets {archived_packets(office)}")
     return found
@@ -102,13 +110,18 @@ def test_real_cli_build_killed_mid_archive_and_mid_start_then_rerun(
     ]
     failures: list[str] = []
     for i, (label, kill) in enumerate(kills):
-        office = copy_office(template_office, tmp_path / f"cli-{i}" / "home")
+        office = with_scratch(
+            copy_office(template_office, tmp_path / f"cli-{i}" / "home"), tmp_path / f"cli-{i}" / "lo"
+        )
         try:
             killed = run_cli(office, "build", office.case_id, prefect_home=fault_prefect_home, **kill)  # type: ignore[arg-type]
             stop_daemons(office)  # a daemon that outlived the CLI finishes its build first
             if "kill_at_write" in kill and not killed.killed:
                 failures.append(f"{label}: not killed (exit {killed.code}): {killed.stderr[-800:]}")
             failures += [f"{label}: after the kill: {p}" for p in store_problems(office)]
+            left = scratch_left(office)
+            if left:
+                failures.append(f"{label}: LibreOffice's working files outlived the kill: {left}")
             again = run_cli(office, "build", office.case_id, prefect_home=fault_prefect_home)
             if again.code != 0 or again.last_line != packet_id:
                 failures.append(
@@ -117,6 +130,9 @@ def test_real_cli_build_killed_mid_archive_and_mid_start_then_rerun(
             if "Traceback" in again.stderr:
                 failures.append(f"{label}: re-run printed a traceback")
             failures += [f"{label}: after the re-run: {p}" for p in store_problems(office)]
+            left = scratch_left(office)
+            if left:
+                failures.append(f"{label}: working files left after the re-run: {left}")
         finally:
             stop_daemons(office)
     assert not failures, "\n".join(failures)
