@@ -167,7 +167,7 @@ def _web_build(client: Any, csrf: str, case_id: str) -> float:
         state = client.get(f"{run_url}.json").json()
         if state["state"] != "running":
             break
-        time.sleep(0.25)
+        time.sleep(float(os.environ.get("BENCH_WEB_POLL", "0.25")))
     if state["state"] != "done":
         raise RuntimeError(f"web build of {case_id}: {state['state']}")
     return posted + float(state["seconds"])

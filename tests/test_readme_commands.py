@@ -36,7 +36,7 @@ def _code_lines() -> list[str]:
 def _invocations() -> list[tuple[str, list[str], str]]:
     """(command words, options, the README text) for every `dossier ...` shown in code."""
     root = typer.main.get_command(cli.app)
-    found = []
+    found: list[tuple[str, list[str], str]] = []
     for line in _code_lines():
         for m in re.finditer(r"(?:^|[\s/(])dossier((?: [a-z][\w-]*)+)(.*)", line):
             words = m.group(1).split()

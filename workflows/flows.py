@@ -42,7 +42,8 @@ CaseId = Annotated[str, Field(pattern=CASE_ID_PATTERN, description="The opaque c
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_NETWORK_RETRY_DELAYS = [1, 4, 15]
+# A store restart (SeaweedFS takes 3-12 s to stop) plus a 20 s outage must be carried by the flows alone.
+_NETWORK_RETRY_DELAYS = [2, 8, 30]
 # Cases per revalidation task: one task per case made Prefect's bookkeeping (~40 ms a task run on
 # SQLite) cost more than the evaluation itself (~1.5 ms a case).
 REVALIDATE_BATCH = 10

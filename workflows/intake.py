@@ -603,7 +603,6 @@ def _diff(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[str, ...]:
 def history(case_id: str) -> list[Version]:
     """Every record version of a case, newest first: who stored it, when, and the field paths it changed."""
 
-
     v = cases.vault()
     versions = v.record_versions(check_case_id(case_id))
     by_key = {e.get("object_key"): e for e in v.audit.entries(case_id)}
