@@ -204,7 +204,7 @@ def test_import_a_zipped_case_folder(desk: Desk, carla: httpx.Client) -> None:
     refused = carla.post(
         "/cases/import", data={"csrf_token": token}, files={"folder": ("x.zip", escape.getvalue(), "application/zip")}
     )
-    assert refused.status_code == 400 and "leaves its folder" in refused.text
+    assert refused.status_code == 400 and "leaves the case folder" in refused.text
     leftovers = [p for p in Path("/dev/shm").glob("dossier-import-*")] + list(
         Path(desk.env["TMPDIR"]).glob("dossier-import-*")
     )

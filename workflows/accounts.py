@@ -180,6 +180,9 @@ def disable_user(username: str, actor: str | None = None) -> bool:
         written = st.put_user(data)
         assert written is not None
         _audit("disable-account", actor_or_default(actor), *written)
+    for token_hash, (_at, cached) in list(_recent.items()):
+        if cached.username == username:
+            _recent.pop(token_hash, None)
     for key in st.session_keys():
         sess = st.session_at(key)
         if sess is not None and sess.get("username") == username:
@@ -231,12 +234,33 @@ def sign_in(username: str, password: str, code: str = "") -> tuple[str, Session]
     return token, Session(username=name, role=data["role"], csrf=csrf, token_hash=token_hash)
 
 
+_recent: dict[str, tuple[float, Session]] = {}  # token hash -> (checked at, session), this process only
+_RECHECK = 5.0  # seconds a checked session is trusted before the store is read again
+
+
 def session(token: str | None) -> Session | None:
-    """The session a cookie token opens, or None (unknown, signed out, idle too long, account disabled)."""
+    """The session a cookie token opens, or None (unknown, signed out, idle too long, account disabled).
+
+    A session checked in the last few seconds is not read again (a page's progress polling would
+    otherwise read the store several times a second, slowing the build it watches); a sign-out or a
+    disabling in this process takes effect at once, in another instance within _RECHECK seconds.
+    """
     if not token or len(token) > 100:
         return None
-    st = _store()
     token_hash = sha256_hex(token.encode())
+    hit = _recent.get(token_hash)
+    if hit is not None and time.monotonic() - hit[0] < _RECHECK:
+        return hit[1]
+    found = _session(token_hash)
+    if found is None:
+        _recent.pop(token_hash, None)
+    else:
+        _recent[token_hash] = (time.monotonic(), found)
+    return found
+
+
+def _session(token_hash: str) -> Session | None:
+    st = _store()
     sess = st.session(token_hash)
     if sess is None:
         return None
@@ -256,5 +280,6 @@ def session(token: str | None) -> Session | None:
 
 def sign_out(sess: Session) -> None:
     """End a session everywhere (the store forgets it; the cookie opens nothing)."""
+    _recent.pop(sess.token_hash, None)
     _store().end_session(sess.token_hash)
     _audit("sign-out", sess.username)

@@ -9,18 +9,14 @@ in the store (`accounts/runs/`), so any instance sharing the store can show them
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import secrets
-import shutil
-import tempfile
 import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import country_rules
@@ -46,8 +42,6 @@ __all__ = [
 
 log = logging.getLogger("dossier.web")
 MAX_IMPORT_BYTES = 64 * 1024 * 1024  # a zipped case folder; the web app refuses larger bodies first
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024
-MAX_FILES = 500
 
 
 # --- the case list ----------------------------------------------------------------------------
@@ -187,59 +181,19 @@ def packet_pdf(packet_id: str) -> bytes:
 # --- importing an uploaded case folder ----------------------------------------------------------
 
 
-def _scratch_root() -> str | None:
-    """Memory-backed scratch (tmpfs) when the system has one, so plaintext evidence never reaches a disk."""
-    shm = Path("/dev/shm")  # noqa: S108 - used only through mkdtemp (0700, random name), removed after use
-    return str(shm) if shm.is_dir() and shm.stat().st_mode & 0o002 else None
-
-
-def _safe_members(zf: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    infos = [i for i in zf.infolist() if not i.is_dir()]
-    if len(infos) > MAX_FILES:
-        raise BadInput(f"the zip holds {len(infos)} files; at most {MAX_FILES} are accepted")
-    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise BadInput("the zip unpacks to more than 256 MB", hint="split the evidence or compress the scans")
-    out = []
-    for info in infos:
-        path = PurePosixPath(info.filename)
-        if path.is_absolute() or ".." in path.parts or "\\" in info.filename:
-            raise BadInput("the zip holds a path that leaves its folder", hint="zip the case folder itself")
-        out.append((info, path))
-    return out
-
-
 def import_zip(data: bytes, actor: str) -> cases.ImportResult:
-    """Import a zipped case folder (case.yaml at the top or in one folder); unpacked only in scratch, then wiped."""
+    """Import a zipped case folder from memory: nothing is unpacked to disk, so a kill leaves no plaintext."""
+    from workflows import intake
+
     if len(data) > MAX_IMPORT_BYTES:
         raise BadInput("the upload is larger than 64 MB")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise BadInput("the upload is not a zip file", hint="zip the case folder (case.yaml and evidence/)") from None
-    scratch = Path(tempfile.mkdtemp(prefix="dossier-import-", dir=_scratch_root()))
-    try:
-        with zf:
-            members = _safe_members(zf)
-            for info, path in members:
-                target = scratch.joinpath(*path.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, target.open("wb") as dst:
-                    shutil.copyfileobj(src, dst)
-        folder = scratch
-        if not (folder / "case.yaml").is_file():
-            tops = [p for p in scratch.iterdir() if p.is_dir() and (p / "case.yaml").is_file()]
-            if len(tops) != 1:
-                raise BadInput("no case.yaml in the zip", hint="zip a case folder holding case.yaml and evidence/")
-            folder = tops[0]
-        return cases.import_folder(folder, actor)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    return intake.import_zip(data, actor)
 
 
 # --- builds started from the web ----------------------------------------------------------------
 
 _one_build = threading.Lock()
-_progress: dict[str, tuple[str, float]] = {}  # run id -> (step, fraction) of the runs in this process
+_live: dict[str, dict[str, Any]] = {}  # run id -> its record, for the runs building in this process
 _KINDS = ("build", "advance", "group")
 
 
@@ -307,8 +261,10 @@ def _run(record: dict[str, Any]) -> None:
         # Steps stay in this process's memory (a store write per step slowed builds measurably); the store
         # holds the start and the outcome, so another instance shows "running", then the result.
         with _states_lock:
-            _progress[run_id] = (step, round(fraction, 2))
+            record.update(step=step, fraction=round(fraction, 2))
 
+    with _states_lock:
+        _live[run_id] = record
     try:
         result = _execute(record, show)
         record.update(state="done", step="done", fraction=1.0, result=_ids_only(result))
@@ -325,7 +281,7 @@ def _run(record: dict[str, Any]) -> None:
     record["ended"] = time.time()
     store.put_run(run_id, record)
     with _states_lock:
-        _progress.pop(run_id, None)
+        _live.pop(run_id, None)
 
 
 def _ids_only(result: dict[str, Any]) -> dict[str, Any]:
@@ -337,15 +293,15 @@ def run_status(run_id: str) -> dict[str, Any]:
     """A run's progress and outcome (the refusal decrypted for the page that shows it)."""
     if not (run_id.startswith("R-") and len(run_id) == 18 and all(c in "0123456789abcdef" for c in run_id[2:])):
         raise BadInput("not a run id")
+    with _states_lock:
+        live = dict(_live[run_id]) if run_id in _live else None
+    if live is not None and live.get("state") == "running":
+        return live  # a run of this process: no store read while it builds
     data = _runs().run(run_id)
     if data is None:
         raise NotFound("no such build run", hint="start the build again from the case page")
     if data.get("refusal"):
         data["refusal"] = _unseal(data["refusal"])
-    with _states_lock:
-        step = _progress.get(run_id)
-    if step is not None and data.get("state") == "running":
-        data["step"], data["fraction"] = step
     return data
 
 
@@ -375,4 +331,4 @@ def warm() -> None:
 
     case_states()  # every case's state decrypted once now, so the first case list is not the slow one
     with _one_build:  # never at the same time as a build's own start
-        runner._start_local_server()  # the same start (and orphan record) as the first in-process run
+        runner.start_local_server()  # the same start (and orphan record) as the first in-process run

@@ -31,7 +31,7 @@ def run_flow(
     return run_here(name, params, show)
 
 
-def _start_local_server() -> None:
+def start_local_server() -> None:
     """Start Prefect's temporary server now and record it, so a kill of this process cannot orphan it.
 
     Prefect starts the server as a child process; if this process is killed outright the server would
@@ -66,7 +66,7 @@ def run_here(name: str, params: dict[str, Any], show: Show | None = None) -> Any
     from workflows.local import run_local
     from workflows.progress import subscribe
 
-    _start_local_server()
+    start_local_server()
     unsubscribe = subscribe(show or _quiet)
     try:
         return run_local(name, params)
