@@ -67,7 +67,9 @@ def test_export_writes_csv_and_html_without_personal_data(
     log = dossier("audit", "log", "--json", env=env)
     entries = json.loads(log.stdout)
     assert [int(r["seq"]) for r in rows] == [e["seq"] for e in entries]
-    assert rows[-1]["hash"] == entries[-1]["hash"] and rows[0]["case_id"] == case_id
+    assert rows[-1]["hash"] == entries[-1]["hash"]
+    assert rows[0]["action"] == "create-org-secret" and rows[0]["case_id"] == ""  # the fingerprint secret, made once
+    assert {r["case_id"] for r in rows[1:]} == {case_id}
     page = (out / "audit.html").read_text()
     assert "Verified" in page and case_id in page and "<table>" in page
     assert grep_tree(out, EXAMPLE_SECRETS) == []

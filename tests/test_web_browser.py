@@ -20,17 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.clirun import grep_tree
-from tests.web_fixtures import PASSWORD, Desk
+from tests.web_fixtures import CHROMIUM_ARGS, PASSWORD, Desk
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = os.environ.get("DOSSIER_SCREENSHOTS")
 
 

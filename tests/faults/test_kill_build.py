@@ -14,8 +14,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from tests.faults.support import (
     Office,
     archived_packets,
@@ -66,7 +64,6 @@ def _trial(template: Office, root: Path, name: str, packet_id: str, **kill: floa
     return found
 
 
-@pytest.mark.slow
 def test_plain_build_killed_at_twenty_points_keeps_the_store_whole(
     template_office: Office, calibration: dict, tmp_path: Path
 ) -> None:
@@ -91,7 +88,6 @@ def test_plain_build_killed_at_twenty_points_keeps_the_store_whole(
     assert not failures, f"{len(failures)} problem(s) in {len(trials)} kill trials:\n" + "\n".join(failures)
 
 
-@pytest.mark.slow
 def test_real_cli_build_killed_mid_archive_and_mid_start_then_rerun(
     template_office: Office, calibration: dict, fault_prefect_home: Path, tmp_path: Path
 ) -> None:
