@@ -31,11 +31,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy .
 
-# `make test` (what CI runs) leaves out the tests marked slow: the scale-out faults (a worker killed,
-# PostgreSQL restarted, the store down 20 s), disk full, the store outages, lost keys and the large
-# fuzzing runs. `make test-all` runs them too (about 8 minutes more on 2 cores).
+# `make test` (what CI runs) leaves out the tests marked long: the scale-out faults (a worker killed,
+# PostgreSQL restarted, the store down 20 s; about 6 minutes on 2 cores). `make test-all` runs them too.
 pytest: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not long" --durations=15 $(PYTEST_ARGS)
 
 pytest-all: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 $(PYTEST_ARGS)

@@ -13,7 +13,7 @@ from scaleout.batch import plan_batch
 from scaleout.run import Fault, Outcome, run_batch
 from scaleout.stack import Stack, running_stack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 @pytest.fixture(scope="module")
