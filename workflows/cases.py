@@ -111,14 +111,8 @@ def load_folder(folder: Path) -> LoadedCase:
 
 def import_folder(folder: Path, actor: str | None = None) -> ImportResult:
     """Validate a case folder, encrypt it and store it; the same folder again updates its case."""
-    return import_loaded(load_folder(folder), actor, explicit_id=_explicit_id(folder))
-
-
-def _explicit_id(folder: Path) -> bool:
-    from core.yamlio import load_yaml_file
-
-    data = load_yaml_file(folder / "case.yaml")
-    return isinstance(data, dict) and "case_id" in data
+    loaded = load_folder(folder)  # case.yaml is read once: its mapping says whether it names its case_id
+    return import_loaded(loaded, actor, explicit_id="case_id" in loaded.case.data)
 
 
 def import_loaded(loaded: LoadedCase, actor: str | None = None, *, explicit_id: bool = False) -> ImportResult:
