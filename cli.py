@@ -604,6 +604,28 @@ def serve(
             server.stop()
 
 
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option("--pool", help="The process work pool whose workers run the flows.")],
+    source: Annotated[
+        Path | None, typer.Option("--source", help="The checkout every worker has at the same path (default: this).")
+    ] = None,
+    cold: Annotated[
+        bool, typer.Option("--cold", help="Start each run in a fresh Python instead of a fork of a warm one.")
+    ] = False,
+) -> None:
+    """Register the build, advance, group and revalidate flows on a work pool of the Prefect server.
+
+    Needs PREFECT_API_URL. Then `prefect worker start --pool NAME` on each worker machine, and
+    DOSSIER_WORK_POOL=NAME for `dossier web` and `dossier build` to run builds on those workers.
+    Example: PREFECT_API_URL=http://server:4200/api dossier deploy --pool dossier
+    """
+    from workflows.deploy import deploy_to_pool
+
+    names = deploy_to_pool(pool, source=source, warm=not cold)
+    say(f"deployed to work pool {pool}: {', '.join(sorted(names))}" + (" (cold starts)" if cold else ""))
+
+
 @app.command("daemon-stop")
 def daemon_stop(
     all_: Annotated[
@@ -858,6 +880,10 @@ def web(
 
     if not 0 < port < 65536:
         raise BadInput(f"port {port} is not a TCP port", hint="use 1-65535, e.g. --port 8700")
+    from workflows import pool
+
+    if pool.configured():
+        say(pool.describe(), to=err)  # a pool without the deployments is refused before the port opens
     say(f"case desk on http://{host}:{port}/ (Ctrl+C stops it)", to=err)
     serve(host, port, proxy_headers=proxy_headers)
 

@@ -22,6 +22,7 @@ __all__ = [
     "RulesError",
     "StorageError",
     "StorageUnavailable",
+    "remote_error",
 ]
 
 
@@ -141,3 +142,34 @@ class StorageError(DomainFailure):
 
 class StorageUnavailable(StorageError):
     """The object store cannot be reached; retry later."""
+
+
+_BY_NAME: dict[str, type[DossierError]] = {
+    cls.__name__: cls
+    for cls in (
+        *(DossierError, BadInput, CaseInvalid, EvidenceRejected, NotFound, ConfigError, RulesError),
+        *(DomainFailure, NotReady, AuditError, KeyMissing, StorageError, StorageUnavailable),
+    )
+}
+
+
+def remote_error(message: str, where: str) -> DossierError:
+    """The error a flow raised on a worker, rebuilt from its failure message ("...: NotReady: case ...").
+
+    Prefect keeps the class name and text only (the text is the id-only one the flows raise); the
+    class decides the exit code and whether a face retells it as a refusal.
+    """
+    found = [
+        (at, name)
+        for name in _BY_NAME
+        if (at := message.find(f"{name}: ")) >= 0 and (at == 0 or message[at - 1] in " :")
+    ]
+    if found:
+        at, name = min(found)
+        error = DossierError.__new__(_BY_NAME[name])
+        DossierError.__init__(error, message[at + len(name) + 2 :].strip())
+        return error
+    return DomainFailure(
+        f"{where} failed on its worker: {message or 'no message'}",
+        hint="see the run's log in the Prefect UI; building again is safe",
+    )

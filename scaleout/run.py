@@ -16,8 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from core.errors import DossierError
-from scaleout.batch import PlannedCase
-from scaleout.stack import BIN, Stack
+from scaleout.batch import PlannedCase, make_case
+from scaleout.desk import add_caseworker, check_desk
+from scaleout.stack import BIN, POOL, Stack
 
 BUILD = "build-packet/build"
 GROUP = "build-group/group"
@@ -317,12 +318,22 @@ def run_batch(
 ) -> Outcome:
     """Import, submit through the deployments, follow (faults included), then check archive, audit and leaks."""
     outcome = Outcome(workers=len(stack.workers))
-    import_cases(stack, cases)
+    # One more ready case, built from the case desk (on the pool) after the batch, when the desk runs.
+    extra = make_case(len(cases), "fr-asylum-visa-couple", cases_root / "desk-case", ready=True) if stack.web else None
+    at_desk = [extra] if extra else []
+    import_cases(stack, cases + at_desk)
     groups_before = archive_counts(stack, [])["_groups"]["archived"]
     runs = submit_batch(stack, cases)
     follow(stack, runs, faults or [], outcome, timeout)
     outcome.workers = len([w for w in stack.workers if w.alive()])
     check_archive(stack, cases, outcome, groups_before)
+    refusable = [c for c in cases if not c.checked_ready]
+    if at_desk:
+        add_caseworker(stack)
+        outcome.problems += check_desk(stack, at_desk[0], refusable[0] if refusable else None)
+        outcome.builds += 1
+        said = f"case desk: {at_desk[0].case_id} built on work pool {POOL}"
+        outcome.events.append(said + (f", {refusable[0].case_id} refused" if refusable else ""))
     check_audit(stack, outcome)
-    check_leaks(stack, cases, outcome, cases_root)
+    check_leaks(stack, cases + at_desk, outcome, cases_root)
     return outcome

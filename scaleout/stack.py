@@ -251,10 +251,8 @@ class Stack:
     def deploy_flows(self, *, warm: bool = True) -> None:
         """(Re)deploy the flows to the pool: warm = flow runs forked from each worker's fork server."""
         env = _base_env(self.release) | self.prefect_env(self.root / "office-prefect")
-        call = f"deploy_to_pool({POOL!r}, source=Path({str(self.release)!r}), warm={warm!r})"
-        script = f"from workflows.deploy import deploy_to_pool; {call}"
-        script = "from pathlib import Path; " + script
-        self._run([str(BIN / "python"), "-c", script], env, "deploying the flows")
+        command = [str(BIN / "dossier"), "deploy", "--pool", POOL, "--source", str(self.release)]
+        self._run(command + ([] if warm else ["--cold"]), env, "deploying the flows")
 
     def add_worker(self) -> Worker:
         """Start one more process worker (one flow run at a time: a 2-core machine runs two of them)."""
@@ -284,8 +282,9 @@ class Stack:
         return worker
 
     def start_web(self, timeout: float = 60.0) -> bool:
-        """`dossier web` on loopback, checked on /healthz; False when this checkout has no web app yet."""
-        env = self.office_env()
+        """`dossier web` on loopback, its builds on the pool's workers, checked on /healthz; False when this
+        checkout has no web app yet."""
+        env = self.office_env() | {"DOSSIER_WORK_POOL": POOL}
         probe = subprocess.run(
             [str(BIN / "dossier"), "web", "--help"], env=env, cwd=self.release, capture_output=True, check=False
         )

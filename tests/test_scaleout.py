@@ -1,15 +1,18 @@
 """`make scaleout`, short: PostgreSQL, a Prefect server on it, two process workers, SeaweedFS and the case
-desk started on this machine; a few cases built through the deployments; archive, audit and leaks checked;
-everything stopped afterwards."""
+desk started on this machine; a few cases built through the deployments, one more built (and one refused)
+from the case desk on the same work pool; archive, audit and leaks checked; everything stopped afterwards."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from scaleout.batch import plan_batch
+from scaleout.desk import flow_run_pool
 from scaleout.run import run_batch
-from scaleout.stack import running_stack
+from scaleout.stack import POOL, Stack, running_stack
+from tests.clirun import dossier
 
 
 def _alive(pid: int) -> bool:
@@ -19,6 +22,13 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _job_variables(stack: Stack, deployment: str) -> dict[str, object]:
+    from prefect.client.orchestration import get_client
+
+    with stack.api(), get_client(sync_client=True) as client:
+        return dict(client.read_deployment_by_name(deployment).job_variables or {})
 
 
 def test_two_workers_on_postgresql_build_a_batch_without_leaks() -> None:
@@ -37,5 +47,25 @@ def test_two_workers_on_postgresql_build_a_batch_without_leaks() -> None:
         assert outcome.builds >= 1 and outcome.workers == 2
         assert (stack.root / "prefect-pg_dump.sql").stat().st_size > 10_000  # the dump that was searched is real
         assert any(c.checked_ready is False for c in cases)  # the refused case was refused, not skipped
+        # The CLI face with the same setting: `dossier build` runs on the pool too; a refusal is retold in full.
+        pool_env = stack.office_env() | {"DOSSIER_WORK_POOL": POOL}
+        single = next(c for c in cases if c.checked_ready and not c.group)
+        built = dossier("build", single.case_id, env=pool_env, timeout=600)
+        assert built.code == 0, built.stderr
+        assert re.search(r"P-[0-9A-Z]{12}", built.stdout), built.stdout
+        assert flow_run_pool(stack, single.case_id) == POOL  # Prefect recorded the run on the pool, not local
+        refused = next(c for c in cases if not c.checked_ready)
+        no = dossier("build", refused.case_id, env=pool_env, timeout=600)
+        assert no.code == 1, no.stderr
+        assert f"case {refused.case_id}: not ready" in no.stderr and "identity-document is missing" in no.stderr
+        wrong = dossier("build", single.case_id, env=pool_env | {"DOSSIER_WORK_POOL": "no-such-pool"})
+        assert wrong.code == 2 and "dossier deploy --pool no-such-pool" in wrong.stderr, wrong.stderr
+        missing = dossier("deploy", "--pool", "no-such-pool", env=pool_env)
+        assert missing.code == 2 and "prefect work-pool create no-such-pool" in missing.stderr, missing.stderr
+        # Deployed again cold: the runs' command is Prefect's own again (warm: the fork-server client).
+        assert "forkrun.py" in str(_job_variables(stack, "build-packet/build"))
+        cold = dossier("deploy", "--pool", POOL, "--source", str(stack.release), "--cold", env=pool_env)
+        assert cold.code == 0 and "cold starts" in cold.stdout, cold.stderr
+        assert "forkrun.py" not in str(_job_variables(stack, "build-packet/build"))
     assert [p for p in pids if _alive(p)] == []
     assert [r for r in roots if r.exists()] == []

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.errors import BadInput, ConfigError
 from workflows.flows import advance_case, build_group_packet, build_packet, revalidate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,21 @@ ENTRYPOINTS = {
 }
 
 
+def _require_pool(pool: str) -> None:
+    """A clear error, not Prefect's 404, when the work pool does not exist yet."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            raise ConfigError(
+                f"the Prefect server has no work pool {pool}",
+                hint=f"create it once: prefect work-pool create {pool} --type process",
+            ) from None
+
+
 def served_deployments() -> list[Any]:
     """Deployments for `serve`: runs execute in subprocesses of the serving process."""
     return [flow.to_deployment(name=name, description=_DESCRIPTIONS[name], tags=TAGS) for name, flow in _FLOWS.items()]
@@ -48,15 +64,25 @@ def warm_command(source: Path = REPO) -> str:
     return f"{sys.executable} -S {source / 'workflows' / 'forkrun.py'}"
 
 
-def deploy_to_pool(pool: str, *, source: Path = REPO, warm: bool = True) -> dict[str, str]:
+def deploy_to_pool(pool: str, *, source: Path | None = None, warm: bool = True) -> dict[str, str]:
     """Register the flows on a process work pool; any worker that sees `source` and the store can run them.
 
     With `warm`, each flow run starts through workflows/forkrun.py (a fork of an already-imported
     Python, see workflows/forkserver.py) instead of a new `python -m prefect.engine`; the Python at
     sys.executable and `source` must be at the same paths on every worker (e.g. /opt/dossier).
     """
+    import os
+
     from prefect import flow as prefect_flow
 
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError(
+            "PREFECT_API_URL is not set", hint="point it at the Prefect server, e.g. http://server:4200/api"
+        )
+    source = (source or REPO).resolve()
+    if not (source / "workflows" / "flows.py").is_file():
+        raise BadInput(f"{source} is not a Dossier checkout", hint="give --source the folder holding workflows/")
+    _require_pool(pool)
     job_variables = {"command": warm_command(source)} if warm else {}
     ids: dict[str, str] = {}
     for name, entrypoint in ENTRYPOINTS.items():

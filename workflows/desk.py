@@ -1,14 +1,17 @@
 """What the case desk (web app) reads and starts, through the service layer: pages' data, search, import, runs.
 
 The web package imports only `workflows.*`; this module is where it reaches rules, packets and
-storage. Builds started from the browser run in a background thread of the web process, one at a
-time per process (Prefect stays warm; `workflows.progress` listeners are process-global, so a lock
-keeps one build's progress from being reported as another's). Their progress and outcome are kept
-in the store (`accounts/runs/`), so any instance sharing the store can show them.
+storage. Builds started from the browser are followed by a background thread of the web process.
+With a work pool configured (DOSSIER_WORK_POOL, PREFECT_API_URL) they run on the pool's workers,
+several at once; otherwise in this process, one at a time (Prefect stays warm; `workflows.progress`
+listeners are process-global, so a lock keeps one build's progress from being reported as
+another's). Their start and outcome are kept in the store (`accounts/runs/`), so any instance
+sharing the store can show them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -26,7 +29,7 @@ from core.errors import BadInput, DossierError, EvidenceRejected, NotFound, NotR
 from core.ids import check_case_id, check_packet_ref
 from storage.accounts import AccountStore
 from storage.crypto import decrypt, encrypt
-from workflows import cases
+from workflows import cases, pool
 from workflows.deadlines import Due
 
 __all__ = [
@@ -226,7 +229,8 @@ def start_run(kind: str, case_ids: list[str], actor: str, today: date) -> str:
         "case_ids": ids,
         "actor": actor,
         "today": today.isoformat(),
-        "step": "waiting for the previous build",
+        "step": "queued" if pool.configured() else "waiting for the previous build",
+        "where": f"work pool {pool.configured()}" if pool.configured() else "the case desk's own server",
         "fraction": 0.0,
         "state": "running",
         "started": time.time(),
@@ -245,7 +249,8 @@ def run_here(kind: str, case_ids: list[str], actor: str, today: date) -> dict[st
 def _execute(record: dict[str, Any], show: Any) -> dict[str, Any]:
     today = date.fromisoformat(record["today"])
     kind, ids, actor = record["kind"], record["case_ids"], record["actor"]
-    with _one_build:
+    # On a work pool each run reports its own progress (polled from the server): no need to take turns.
+    with contextlib.nullcontext() if pool.configured() else _one_build:
         if kind == "build":
             return cases.build(ids[0], today, actor, show=show, in_process=True)
         if kind == "advance":

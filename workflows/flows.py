@@ -7,6 +7,7 @@ id-only messages so nothing personal reaches Prefect's database or logs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,6 +21,7 @@ from workflows.prefect_env import configure_prefect
 configure_prefect()
 
 from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.utilities.annotations import unmapped  # noqa: E402
@@ -31,7 +33,7 @@ from core.ids import CASE_ID_PATTERN, check_case_id  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from packets import BuiltGroup, BuiltPacket, GroupMember  # noqa: E402
 from storage import Vault  # noqa: E402
-from workflows import pipeline  # noqa: E402
+from workflows import pipeline, pool  # noqa: E402
 from workflows.pipeline import BuildOutcome  # noqa: E402
 from workflows.progress import report  # noqa: E402
 
@@ -137,6 +139,12 @@ def move_stage(case_id: str, stage: str, actor: str) -> None:
         vault().set_stage(case_id, stage, actor)
 
 
+def publish_outcome(kind: str, outcome: dict[str, Any]) -> None:
+    """The outcome (ids only) as the run's table artifact: shown on the run in the Prefect UI, and read
+    back by a face that started the run on a work pool (flow results are not persisted)."""
+    create_table_artifact(table=pool.outcome_rows(kind, outcome), description=pool.OUTCOME_DESCRIPTION)
+
+
 def _actor(requested_by: str | None) -> str:
     return requested_by or load_settings().actor
 
@@ -160,8 +168,10 @@ def build_packet(case_id: CaseId, requested_by: str | None = None, today: date |
     key = archive_packet(case_id, built, actor)
     stage = checklist.to_json()["stage"]
     logger.info("case %s: packet %s archived for stage %s (%d pages)", case_id, built.packet_id, stage, built.pages)
+    outcome = BuildOutcome(case_id=case_id, packet_id=built.packet_id, object_key=key, stage=stage, pages=built.pages)
+    publish_outcome("build", dataclasses.asdict(outcome))
     report("done", 1.0)
-    return BuildOutcome(case_id=case_id, packet_id=built.packet_id, object_key=key, stage=stage, pages=built.pages)
+    return outcome
 
 
 @flow(name="advance-case", flow_run_name="advance-{case_id}", validate_parameters=True)
@@ -181,10 +191,12 @@ def advance_case(case_id: CaseId, requested_by: str | None = None, today: date |
     following = country_rules.next_stage(case.country, case.procedure, outcome.stage)
     if following is None:
         logger.info("case %s: stage %s is the last of its procedure; packet archived", case_id, outcome.stage)
-        return {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": None}
-    move_stage(case_id, following, actor)
-    logger.info("case %s advanced from %s to %s", case_id, outcome.stage, following)
-    return {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": following}
+    else:
+        move_stage(case_id, following, actor)
+        logger.info("case %s advanced from %s to %s", case_id, outcome.stage, following)
+    moved = {"case_id": case_id, "packet_id": outcome.packet_id, "from_stage": outcome.stage, "to_stage": following}
+    publish_outcome("advance", moved)
+    return moved
 
 
 # --- revalidation: "this rule changed: whom does it affect?" -------------------------------
@@ -296,10 +308,12 @@ def build_group_packet(
     group = assemble_group(members, actor)
     key = archive_group(group, case_ids, actor)
     logger.info("group %s archived with %d member packet(s)", group.group_id, len(members))
-    report("done", 1.0)
-    return {
+    outcome = {
         "group_id": group.group_id,
         "object_key": key,
         "pages": group.pages,
         "members": {m.inputs.case.case_id: m.packet.packet_id for m in members},
     }
+    publish_outcome("group", outcome)
+    report("done", 1.0)
+    return outcome

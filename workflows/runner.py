@@ -16,12 +16,23 @@ def _quiet(step: str, fraction: float) -> None:
 
 
 def run_flow(
-    name: str, params: dict[str, Any], *, show: Show | None = None, in_process: bool = False, note: Show | None = None
+    name: str,
+    params: dict[str, Any],
+    *,
+    show: Show | None = None,
+    in_process: bool = False,
+    note: Show | None = None,
 ) -> Any:
-    """Run one flow (build, advance, revalidate, group); `note` hears why the daemon was not used."""
-    from workflows import daemon_client
+    """Run one flow (build, advance, revalidate, group); `note` hears why the daemon was not used.
+
+    With a work pool configured (DOSSIER_WORK_POOL and PREFECT_API_URL), builds run on its workers;
+    revalidation, a batch over every case, runs where it is started.
+    """
+    from workflows import daemon_client, pool
 
     show = show or _quiet
+    if name in pool.DEPLOYMENTS and pool.configured():
+        return pool.run(name, params, show)
     if daemon_client.enabled() and not in_process:
         try:
             return daemon_client.run(name, params, show)
