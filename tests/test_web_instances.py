@@ -1,0 +1,122 @@
+"""Two case desks on one store, as behind a load balancer: a session, a build and a disabled account are seen
+by both, because nothing is held only in one process (accounts, sessions and runs live in the store)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import bagit
+import httpx
+import pytest
+
+from tests.clirun import grep_tree
+from tests.conftest import DOSSIER, REPO
+from tests.web_fixtures import PASSWORD, Desk, _free_port, _wait_ready
+
+
+def _token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
+def _sign_in(url: str, user: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=120)
+    form = client.get("/login")
+    answer = client.post("/login", data={"csrf_token": _token(form.text), "username": user, "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+@pytest.fixture(scope="module")
+def second(desk: Desk) -> Iterator[tuple[str, Path, Path]]:
+    """A second `dossier web` on the same DOSSIER_HOME and store, with a Prefect home and log of its own."""
+    root = Path(tempfile.mkdtemp(prefix="desk-b-", dir=desk.root))
+    (root / "tmp").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))} | desk.env
+    env |= {"PREFECT_HOME": str(root / "prefect"), "TMPDIR": str(root / "tmp"), "PYTHONUNBUFFERED": "1"}
+    env["DOSSIER_ACTOR"] = "nobody"
+    port = _free_port()
+    log = root / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(DOSSIER), "web", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        yield f"http://127.0.0.1:{port}", root, log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_a_session_and_a_build_started_on_one_desk_are_seen_on_the_other(
+    desk: Desk, second: tuple[str, Path, Path]
+) -> None:
+    url_b, root_b, log_b = second
+    case_id = desk.case_ids["fr-asylum-visa-couple"]
+    with closing(_sign_in(desk.url, "carla")) as on_a, httpx.Client(base_url=url_b, timeout=120) as on_b:
+        on_b.cookies = on_a.cookies  # the proxy sent the same browser to the other instance
+        assert on_b.get("/cases").status_code == 200  # the session is in the store, not in instance A
+        page = on_a.get(f"/cases/{case_id}")
+        started = on_a.post(f"/cases/{case_id}/build", data={"csrf_token": _token(page.text)})
+        run_url = started.headers["location"]
+        assert started.status_code == 303 and run_url.startswith("/runs/R-")
+        seen = on_b.get(f"{run_url}.json").json()  # instance B did not start it, yet knows it
+        assert seen["state"] in ("running", "done")
+        deadline = time.monotonic() + 300
+        while seen["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.7)
+            seen = on_b.get(f"{run_url}.json").json()
+        assert seen["state"] == "done", seen
+        result = on_b.get(run_url).text
+        packet = re.search(r'href="/packets/(P-[0-9A-Z]{12})/download"', result)
+        assert packet, result
+        bag = on_b.get(f"/packets/{packet.group(1)}/download")
+        assert bag.status_code == 200
+        with tempfile.TemporaryDirectory(dir=root_b) as scratch:
+            zipfile.ZipFile(io.BytesIO(bag.content)).extractall(scratch)
+            (folder,) = list(Path(scratch).iterdir())
+            bagit.Bag(str(folder)).validate()
+        assert packet.group(1) in on_b.get(f"/cases/{case_id}").text
+    # Instance B opened the case and served its packet: its own log and Prefect home hold no name.
+    assert case_id.encode() in log_b.read_bytes()
+    assert grep_tree(root_b, desk.names) == []
+
+
+def test_an_account_disabled_on_one_desk_is_signed_out_on_the_other(desk: Desk, second: tuple[str, Path, Path]) -> None:
+    url_b, _root, _log = second
+    with closing(_sign_in(url_b, "root")) as admin_b:
+        page = admin_b.get("/accounts")
+        made = admin_b.post(
+            "/accounts/add",
+            data={"csrf_token": _token(page.text), "username": "dora", "role": "caseworker", "password": PASSWORD},
+        )
+        assert "dora" in made.text
+        with closing(_sign_in(desk.url, "dora")) as dora_a:  # the account made on B signs in on A
+            assert dora_a.get("/cases").status_code == 200
+            off = admin_b.post("/accounts/disable", data={"csrf_token": _token(made.text), "username": "dora"})
+            assert off.status_code == 200
+            # Instance A trusts a session it checked for at most 5 s (workflows/accounts.py _RECHECK), then
+            # reads the store again and finds the account disabled and its sessions gone.
+            deadline = time.monotonic() + 8
+            gone = dora_a.get("/cases")
+            while gone.status_code == 200 and time.monotonic() < deadline:
+                time.sleep(0.5)
+                gone = dora_a.get("/cases")
+            assert (gone.status_code, gone.headers.get("location")) == (303, "/login")
