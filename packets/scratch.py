@@ -57,24 +57,30 @@ while True:
         word, _, arg = line.partition(b" ")
         if arg.isdigit():
             (groups.add if word == b"start" else groups.discard)(int(arg))
-for attempt in range(3):
+# Until two rounds in a row find no process naming the folder and no folder: a LibreOffice process
+# forked while a round was reading /proc would otherwise live on and write the folder again.
+quiet = 0
+for attempt in range(100):
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGKILL)
         except OSError:
             pass
+    found = 0
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if entry.isdigit() and int(entry) != os.getpid():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
                     if name in f.read():
                         os.kill(int(entry), signal.SIGKILL)
+                        found += 1
             except OSError:
                 pass
     shutil.rmtree(root, ignore_errors=True)
-    if not os.path.exists(root):
+    quiet = quiet + 1 if not found and not os.path.exists(root) else 0
+    if quiet >= 2:
         break
-    time.sleep(0.2)
+    time.sleep(0.05)
 """
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 import tempfile
 import time
 import zipfile
@@ -39,18 +38,8 @@ class DeskRun:
 
 def add_caseworker(stack: Stack) -> None:
     """`dossier user add` at the office, as the admin would."""
-    done = subprocess.run(
-        [str(BIN / "dossier"), "user", "add", USER, "--role", "caseworker", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=stack.office_env(),
-        cwd=stack.release,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise DossierError("adding the desk's caseworker failed", hint=done.stderr[-400:])
+    command = [str(BIN / "dossier"), "user", "add", USER, "--role", "caseworker", "--password-stdin"]
+    stack.run_command(command, stack.office_env(), "adding the desk's caseworker", 120, stdin=PASSWORD + "\n")
 
 
 def _token(html: str) -> str:

@@ -231,18 +231,9 @@ def archive_counts(stack: Stack, case_ids: list[str]) -> dict[str, dict[str, int
         "out['_groups']={'archived': sum(e['action']=='archive-group' for e in es)}\n"
         "print(json.dumps(out))"
     )
-    done = subprocess.run(
-        [str(BIN / "python"), "-c", script, *case_ids],
-        env=stack.office_env(),
-        cwd=stack.release,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise DossierError("reading the archive failed", hint=done.stderr[-400:])
-    data: dict[str, dict[str, int]] = json.loads(done.stdout.strip().splitlines()[-1])
+    command = [str(BIN / "python"), "-c", script, *case_ids]
+    output = stack.run_command(command, stack.office_env(), "reading the archive")
+    data: dict[str, dict[str, int]] = json.loads(output.strip().splitlines()[-1])
     return data
 
 

@@ -206,12 +206,15 @@ class Stack:
 
     # --- start ----------------------------------------------------------------------------------
 
-    def _run(self, args: list[str], env: dict[str, str], what: str, timeout: float = 300) -> str:
+    def run_command(
+        self, args: list[str], env: dict[str, str], what: str, timeout: float = 300, stdin: str | None = None
+    ) -> str:
+        """Run a command of the release as one of the set's machines; its output, or a clear error."""
         done = subprocess.run(
-            args, env=env, cwd=self.release, capture_output=True, text=True, timeout=timeout, check=False
+            args, env=env, cwd=self.release, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
         )
         if done.returncode != 0:
-            raise DossierError(f"scale-out set-up: {what} failed (exit {done.returncode})", hint=done.stderr[-600:])
+            raise DossierError(f"scale-out: {what} failed (exit {done.returncode})", hint=done.stderr[-600:])
         return done.stdout
 
     def start_postgres(self) -> None:
@@ -240,19 +243,20 @@ class Stack:
 
     def init_office(self) -> None:
         """`dossier init` at the office (organisation identity, store, bucket), then copy the keys to workers."""
-        self._run([str(BIN / "dossier"), "init"], self.office_env(), "dossier init")
+        self.run_command([str(BIN / "dossier"), "init"], self.office_env(), "dossier init")
 
     def create_pool(self, *, warm: bool = True) -> None:
         """A process work pool and the flows deployed to it (from the release, which every worker sees)."""
         env = _base_env(self.release) | self.prefect_env(self.root / "office-prefect")
-        self._run([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"], env, "work-pool create")
+        command = [str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"]
+        self.run_command(command, env, "work-pool create")
         self.deploy_flows(warm=warm)
 
     def deploy_flows(self, *, warm: bool = True) -> None:
         """(Re)deploy the flows to the pool: warm = flow runs forked from each worker's fork server."""
         env = _base_env(self.release) | self.prefect_env(self.root / "office-prefect")
         command = [str(BIN / "dossier"), "deploy", "--pool", POOL, "--source", str(self.release)]
-        self._run(command + ([] if warm else ["--cold"]), env, "deploying the flows")
+        self.run_command(command + ([] if warm else ["--cold"]), env, "deploying the flows")
 
     def add_worker(self) -> Worker:
         """Start one more process worker (one flow run at a time: a 2-core machine runs two of them)."""

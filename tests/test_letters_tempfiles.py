@@ -60,6 +60,18 @@ def _processes_naming(folder_name: str) -> list[int]:
     return found
 
 
+def _diagnosis(folder: Path) -> str:
+    """What is left of a working folder and who still names it (for a failure message)."""
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+    procs = []
+    for pid in _processes_naming(folder.name):
+        try:
+            procs.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200].decode(errors="replace"))
+        except OSError:
+            continue
+    return f"files {files[:20]}, processes {procs}"
+
+
 def _wait(condition: Callable[[], object], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -125,8 +137,10 @@ def test_sigkill_during_conversion_leaves_no_letter_and_no_libreoffice(builder: 
     folder = _converting(proc, bases)
     os.kill(proc.pid, signal.SIGKILL)  # the builder only: its LibreOffice and the watchdog live on
     proc.wait(timeout=10)
-    assert _wait(lambda: not folder.exists(), 5), f"{folder} still there 5 s after the build was killed"
-    assert _wait(lambda: not _processes_naming(folder.name), 5), "LibreOffice (or the watchdog) still runs"
+    gone = _wait(lambda: not folder.exists(), 5)
+    assert gone, f"{folder} still there 5 s after the build was killed: {_diagnosis(folder)}"
+    quiet = _wait(lambda: not _processes_naming(folder.name), 5)
+    assert quiet, f"LibreOffice (or the watchdog) still runs: {_diagnosis(folder)}"
     assert _folders_of(proc.pid, bases) == []
     left = [p for p in tmp.rglob("*")]
     assert left == [], f"files left in TMPDIR: {left}"
@@ -140,7 +154,7 @@ def test_folder_of_a_dead_build_whose_watchdog_died_too_is_swept_at_the_next_sta
     watchers = [
         pid for pid in _processes_naming(folder.name) if b"-S\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
-    assert len(watchers) == 1, "one watchdog per working folder"
+    assert len(watchers) == 1, f"one watchdog per working folder: {_diagnosis(folder)}"
     os.kill(watchers[0], signal.SIGKILL)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)

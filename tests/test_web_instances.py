@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import signal
-import subprocess
 import tempfile
 import time
 import zipfile
@@ -20,8 +18,7 @@ import httpx
 import pytest
 
 from tests.clirun import grep_tree
-from tests.conftest import DOSSIER, REPO
-from tests.web_fixtures import PASSWORD, Desk, _free_port, _wait_ready
+from tests.web_fixtures import PASSWORD, Desk, served_desk
 
 
 def _token(html: str) -> str:
@@ -44,25 +41,11 @@ def second(desk: Desk) -> Iterator[tuple[str, Path, Path]]:
     root = Path(tempfile.mkdtemp(prefix="desk-b-", dir=desk.root))
     (root / "tmp").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))} | desk.env
-    env |= {"PREFECT_HOME": str(root / "prefect"), "TMPDIR": str(root / "tmp"), "PYTHONUNBUFFERED": "1"}
+    env |= {"PREFECT_HOME": str(root / "prefect"), "TMPDIR": str(root / "tmp")}
     env["DOSSIER_ACTOR"] = "nobody"
-    port = _free_port()
     log = root / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(DOSSIER), "web", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
-    try:
-        _wait_ready(f"http://127.0.0.1:{port}", proc, log)
-        yield f"http://127.0.0.1:{port}", root, log
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+    with served_desk(env, log) as url:
+        yield url, root, log
 
 
 def test_a_session_and_a_build_started_on_one_desk_are_seen_on_the_other(

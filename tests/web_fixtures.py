@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,16 +133,23 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         listed = dossier("case", "list", "--json", env=env)
         case_ids[variant] = ({row["case_id"] for row in json.loads(listed.stdout)} - before).pop()
         names += personal_values(folder / "case.yaml")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))} | env
+    full_env["DOSSIER_ACTOR"] = "nobody"  # the web app must record the signed-in user, never this
+    log = root / "server.log"
+    with served_desk(full_env, log, "--proxy-headers") as url:
+        yield Desk(url=url, root=root, env=env, log=log, case_ids=case_ids, names=sorted(set(names)))
+
+
+@contextmanager
+def served_desk(env: dict[str, str], log: Path, *args: str) -> Iterator[str]:
+    """`dossier web` on a free loopback port with this environment, its output in `log`; stopped after."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = root / "server.log"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "PREFECT_"))} | env
-    full_env["PYTHONUNBUFFERED"] = "1"  # the log file is complete when the leak test reads it
-    full_env["DOSSIER_ACTOR"] = "nobody"  # the web app must record the signed-in user, never this
+    env = env | {"PYTHONUNBUFFERED": "1"}  # the log file is complete when a leak test reads it
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(DOSSIER), "web", "--port", str(port), "--proxy-headers"],
-            env=full_env,
+            [str(DOSSIER), "web", "--port", str(port), *args],
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -149,7 +157,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         )
     try:
         _wait_ready(url, proc, log)
-        yield Desk(url=url, root=root, env=env, log=log, case_ids=case_ids, names=sorted(set(names)))
+        yield url
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
