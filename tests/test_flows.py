@@ -111,9 +111,10 @@ def test_revalidate_reports_whose_status_changed(vault: Vault, example_case) -> 
 def test_prefect_records_the_runs_and_no_personal_data(vault: Vault, example_case) -> None:
     import os
 
+    moved = []
     for name in ("fr-asylum-visa-couple", "de-work-visa-family"):
         case_id = _import(vault, example_case(name))
-        flows.advance_case(case_id, today=TODAY)
+        moved.append(flows.advance_case(case_id, today=TODAY))
     folder = example_case("de-work-visa-family")  # a refused run's messages reach Prefect too
     data = yaml.safe_load((folder / "case.yaml").read_text())
     data["evidence"] = [e for e in data["evidence"] if not e["kind"].startswith("employment.")]
@@ -125,6 +126,10 @@ def test_prefect_records_the_runs_and_no_personal_data(vault: Vault, example_cas
     with sqlite3.connect(db) as conn:
         names = [r[0] for r in conn.execute("select name from flow_run")]
         params = [r[0] for r in conn.execute("select parameters from flow_run")]
+        tables = [r[0] for r in conn.execute("select data from artifact where type = 'table'")]
+    # Each run's outcome is a table artifact of ids (what the Prefect UI shows and a work-pool face reads).
+    for outcome in moved:
+        assert any(outcome["packet_id"] in t and outcome["case_id"] in t for t in tables), tables
     assert any(n.startswith("advance-") for n in names) and any(n.startswith("build-") for n in names)
     assert all("given_name" not in p for p in params)
     assert grep_tree(prefect_home, EXAMPLE_SECRETS) == []
