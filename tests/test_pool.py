@@ -4,6 +4,7 @@ Prefect server with workers, are in tests/test_scaleout.py (CLI and case desk)."
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,21 @@ def test_a_workers_failure_message_becomes_the_error_it_was() -> None:
     assert type(remote_error("...: NotFound: no such case", "run")) is NotFound
     other = remote_error("Flow run encountered an exception: KeyError: 'x'", "flow run 42")
     assert type(other) is DomainFailure and "flow run 42 failed on its worker" in str(other)
+
+
+def test_a_prefect_server_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = {"DOSSIER_HOME": str(tmp_path / "home")}
+    assert dossier("init", env=home).code == 0
+    env = home | {
+        "DOSSIER_WORK_POOL": "dossier",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_CLIENT_MAX_RETRIES": "0",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    done = dossier("build", "K7Q2-M9XD", env=env, timeout=120)
+    assert done.code == 1, done.stderr
+    assert f"the Prefect server at http://127.0.0.1:{port}/api did not answer" in done.stderr
+    assert "nothing was started" in done.stderr and "Traceback" not in done.stderr

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from core.errors import ConfigError, DomainFailure, DossierError, remote_error
+from core.errors import ConfigError, DomainFailure, DossierError, StorageUnavailable, remote_error
 
 __all__ = ["DEPLOYMENTS", "OUTCOME_DESCRIPTION", "configured", "describe", "outcome_from_rows", "outcome_rows", "run"]
 
@@ -115,20 +115,35 @@ def outcome_from_rows(kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(name: str, params: dict[str, Any], show: Show, *, idempotency_key: str | None = None) -> dict[str, Any]:
     """Create a flow run on the pool's deployment, follow it to its end, and return its outcome."""
+    import httpx
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
 
     pool = configured()
     if pool is None:
         raise ConfigError("no work pool configured", hint="set DOSSIER_WORK_POOL")
     if name not in DEPLOYMENTS:
         raise ConfigError(f"flow {name!r} does not run on a work pool", hint="unset DOSSIER_WORK_POOL for it")
-    with get_client(sync_client=True) as client:
-        deployment = _deployment(client, name, pool)
-        flow_run = client.create_flow_run_from_deployment(
-            deployment.id, parameters=params, idempotency_key=idempotency_key
-        )
-        show(f"queued on work pool {pool}", 0.01)
-        return _follow(client, flow_run.id, name, pool, show)
+    flow_run = None
+    try:
+        with get_client(sync_client=True) as client:
+            deployment = _deployment(client, name, pool)
+            flow_run = client.create_flow_run_from_deployment(
+                deployment.id, parameters=params, idempotency_key=idempotency_key
+            )
+            show(f"queued on work pool {pool}", 0.01)
+            return _follow(client, flow_run.id, name, pool, show)
+    except (httpx.HTTPError, PrefectHTTPStatusError) as exc:
+        where = os.environ.get("PREFECT_API_URL", "")
+        if flow_run is None:
+            raise StorageUnavailable(
+                f"the Prefect server at {where} did not answer ({type(exc).__name__}); nothing was started",
+                hint="check that the server runs and PREFECT_API_URL is right, then build again",
+            ) from None
+        raise StorageUnavailable(
+            f"lost the Prefect server at {where} while following flow run {flow_run.id} ({type(exc).__name__})",
+            hint="the build may still finish on its worker: look at the case's packets before building again",
+        ) from None
 
 
 def _deployment(client: Any, name: str, pool: str) -> Any:
