@@ -31,6 +31,17 @@ def _job_variables(stack: Stack, deployment: str) -> dict[str, object]:
         return dict(client.read_deployment_by_name(deployment).job_variables or {})
 
 
+def _newest_state(stack: Stack, case_id: str) -> str:
+    """The state of the newest flow run created for a case's build deployment (named once it runs)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with stack.api(), get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
+        assert run.parameters.get("case_id") == case_id
+        return str(run.state.name if run.state else "")
+
+
 def test_two_workers_on_postgresql_build_a_batch_without_leaks() -> None:
     with running_stack(workers=2) as stack:
         assert stack.pg is not None and stack.server is not None and stack.store is not None
@@ -67,5 +78,12 @@ def test_two_workers_on_postgresql_build_a_batch_without_leaks() -> None:
         cold = dossier("deploy", "--pool", POOL, "--source", str(stack.release), "--cold", env=pool_env)
         assert cold.code == 0 and "cold starts" in cold.stdout, cold.stderr
         assert "forkrun.py" not in str(_job_variables(stack, "build-packet/build"))
+        # No worker left: a build waits DOSSIER_POOL_WAIT seconds, then its run is cancelled and it says so.
+        for worker in stack.workers:
+            worker.stop()
+        waited = dossier("build", single.case_id, env=pool_env | {"DOSSIER_POOL_WAIT": "3"}, timeout=300)
+        assert waited.code == 1, waited.stderr
+        assert f"no worker of work pool {POOL} took the build within 3 s; nothing was archived" in waited.stderr
+        assert _newest_state(stack, single.case_id) == "Cancelled"
     assert [p for p in pids if _alive(p)] == []
     assert [r for r in roots if r.exists()] == []
