@@ -40,6 +40,7 @@ def serve(host: str = "127.0.0.1", port: int = 8700, *, proxy_headers: bool = Fa
 
     configure_prefect()
     import prefect  # noqa: F401
+
     # Prefect's local server may take longer than its 20 s default to start on a busy 2-core machine;
     # a build waiting for it is better than a build failing (an operator's own setting wins).
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
