@@ -6,10 +6,11 @@ files. They live only in a 0700 folder named `dossier-lo-<pid>-<start>-<random>`
 Three things remove it:
 
 - the converter itself when it is closed (or garbage-collected, or at interpreter exit);
-- a watchdog: a tiny process in its own session that holds the read end of a pipe whose write
-  end only the building process has. When the builder dies for any reason (SIGKILL included) the
-  pipe closes; the watchdog then kills the LibreOffice processes working in the folder and
-  removes it;
+- a watchdog: a tiny process in its own session, started before the folder is made, that holds
+  the read end of a pipe whose write end only the building process has. When the builder dies for
+  any reason (SIGKILL included) the pipe closes without a "done"; the watchdog then kills the
+  LibreOffice processes working in the builder's folders (named by its pid and start time) and
+  removes them;
 - a sweep at the next converter start: folders whose owner process is gone (the watchdog was
   killed too, or the machine stopped) are removed, and any LibreOffice still using them killed.
 """
@@ -38,9 +39,10 @@ _WATCHDOG = r"""
 import os, shutil, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-root = sys.argv[1]
-name = os.path.basename(root).encode()
+owner = sys.argv[1]  # "dossier-lo-<pid>-<start ticks>-": every folder of the building process
+bases = sys.argv[2:]
 groups = set()
+done = False
 buf = b""
 while True:
     try:
@@ -55,10 +57,27 @@ while True:
     *lines, buf = buf.split(b"\n")
     for line in lines:
         word, _, arg = line.partition(b" ")
-        if arg.isdigit():
+        if word == b"done":
+            done = True
+        elif arg.isdigit():
             (groups.add if word == b"start" else groups.discard)(int(arg))
-# Until two rounds in a row find no process naming the folder and no folder: a LibreOffice process
-# forked while a round was reading /proc would otherwise live on and write the folder again.
+if done:  # the folder was removed by its owner, which closed us normally
+    sys.exit(0)
+
+
+def folders():
+    found = []
+    for base in bases:
+        try:
+            found += [os.path.join(base, e) for e in os.listdir(base) if e.startswith(owner)]
+        except OSError:
+            pass
+    return found
+
+
+# The builder died (it never said "done"): its LibreOffice groups and every process naming one of its
+# folders are killed, and the folders removed, until two rounds in a row find nothing (a LibreOffice
+# forked while a round read /proc would otherwise live on and write a folder again).
 quiet = 0
 for attempt in range(100):
     for pgid in groups:
@@ -66,18 +85,22 @@ for attempt in range(100):
             os.killpg(pgid, signal.SIGKILL)
         except OSError:
             pass
-    found = 0
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+    roots = folders()
+    names = [os.path.basename(r).encode() for r in roots]
+    hits = 0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") and names else []:
         if entry.isdigit() and int(entry) != os.getpid():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if name in f.read():
-                        os.kill(int(entry), signal.SIGKILL)
-                        found += 1
+                    line = f.read()
+                if any(n in line for n in names):
+                    os.kill(int(entry), signal.SIGKILL)
+                    hits += 1
             except OSError:
                 pass
-    shutil.rmtree(root, ignore_errors=True)
-    quiet = quiet + 1 if not found and not os.path.exists(root) else 0
+    for root in roots:
+        shutil.rmtree(root, ignore_errors=True)
+    quiet = quiet + 1 if not hits and not folders() else 0
     if quiet >= 2:
         break
     time.sleep(0.05)
@@ -184,18 +207,12 @@ class ScratchDir:
         pid = os.getpid()
         prefix = f"{PREFIX}{pid}-{_start_ticks(pid) or 0}-"
         bases = scratch_bases()
-        for n, base in enumerate(bases):
-            try:
-                self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
-                break
-            except OSError:  # memory full or not writable after all: the next place
-                if n == len(bases) - 1:
-                    raise
-        os.chmod(self.path, 0o700)
+        # The watchdog starts before the folder exists and knows the folders by their owner part, so a
+        # kill between creating the folder and starting the watchdog cannot leave a folder unwatched.
         read_end, self._pipe = os.pipe()  # both ends close-on-exec: LibreOffice never inherits the write end
         try:
             self._watchdog: subprocess.Popen[bytes] | None = subprocess.Popen(  # fixed argument list, no shell
-                [sys.executable, "-I", "-S", "-c", _WATCHDOG, str(self.path)],
+                [sys.executable, "-I", "-S", "-c", _WATCHDOG, prefix, *map(str, bases)],
                 stdin=read_end,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -207,6 +224,15 @@ class ScratchDir:
             self._watchdog = None  # the sweep at the next start is then the only guard after a kill
         finally:
             os.close(read_end)
+        for n, base in enumerate(bases):
+            try:
+                self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+                break
+            except OSError:  # memory full or not writable after all: the next place
+                if n == len(bases) - 1:
+                    self._release()
+                    raise
+        os.chmod(self.path, 0o700)
 
     @property
     def watchdog_pid(self) -> int | None:
@@ -229,7 +255,12 @@ class ScratchDir:
     def remove(self) -> None:
         """Remove the folder now and let the watchdog go."""
         shutil.rmtree(self.path, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        """Tell the watchdog all is cleaned up ("done"), close its pipe and wait for it to exit."""
         if self._pipe >= 0:
+            self._tell("done\n")
             os.close(self._pipe)
             self._pipe = -1
         if self._watchdog is not None:

@@ -60,11 +60,16 @@ def _processes_naming(folder_name: str) -> list[int]:
     return found
 
 
+def _owner(folder: Path) -> str:
+    """The owner part of a working folder's name ("dossier-lo-<pid>-<start>-"): the watchdog's argument."""
+    return folder.name[: folder.name.rindex("-") + 1]
+
+
 def _diagnosis(folder: Path) -> str:
     """What is left of a working folder and who still names it (for a failure message)."""
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
     procs = []
-    for pid in _processes_naming(folder.name):
+    for pid in _processes_naming(_owner(folder)):
         try:
             procs.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200].decode(errors="replace"))
         except OSError:
@@ -128,7 +133,7 @@ def test_working_folder_is_private_in_memory_and_removed_on_close() -> None:
         assert folder.stat().st_mode & 0o777 == 0o700
         assert not list(folder.glob("run-*")), "rendered letters are removed right after each conversion"
     assert not folder.exists()
-    assert _wait(lambda: not _processes_naming(folder.name), 10), "the watchdog outlived the converter"
+    assert _wait(lambda: not _processes_naming(_owner(folder)), 10), "the watchdog outlived the converter"
 
 
 def test_sigkill_during_conversion_leaves_no_letter_and_no_libreoffice(builder: Builder) -> None:
@@ -139,7 +144,7 @@ def test_sigkill_during_conversion_leaves_no_letter_and_no_libreoffice(builder: 
     proc.wait(timeout=10)
     gone = _wait(lambda: not folder.exists(), 5)
     assert gone, f"{folder} still there 5 s after the build was killed: {_diagnosis(folder)}"
-    quiet = _wait(lambda: not _processes_naming(folder.name), 5)
+    quiet = _wait(lambda: not _processes_naming(_owner(folder)), 5)
     assert quiet, f"LibreOffice (or the watchdog) still runs: {_diagnosis(folder)}"
     assert _folders_of(proc.pid, bases) == []
     left = [p for p in tmp.rglob("*")]
@@ -152,7 +157,7 @@ def test_folder_of_a_dead_build_whose_watchdog_died_too_is_swept_at_the_next_sta
     folder = _converting(proc, bases)
     os.killpg(proc.pid, signal.SIGSTOP)  # freeze the builder and its LibreOffice
     watchers = [
-        pid for pid in _processes_naming(folder.name) if b"-S\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        pid for pid in _processes_naming(_owner(folder)) if b"-S\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert len(watchers) == 1, f"one watchdog per working folder: {_diagnosis(folder)}"
     os.kill(watchers[0], signal.SIGKILL)
@@ -164,3 +169,37 @@ def test_folder_of_a_dead_build_whose_watchdog_died_too_is_swept_at_the_next_sta
         conv.convert({"letter": _docx("Anna Sidorova")})
         assert not folder.exists(), "the next converter start sweeps folders whose owner is gone"
         assert _wait(lambda: not _processes_naming(folder.name), 5), "the stale LibreOffice was not killed"
+
+
+# A builder with a watched folder makes a second folder of its own (as a second converter would), then dies.
+TWO_FOLDERS = """
+import os, tempfile, time
+from packets.scratch import ScratchDir
+watched = ScratchDir()
+owner = watched.path.name[: watched.path.name.rindex("-") + 1]
+second = tempfile.mkdtemp(prefix=owner, dir=str(watched.path.parent))
+with open(os.path.join(second, "letter.docx"), "w") as f:
+    f.write("Ivan Sidorov")
+print(watched.path, second, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_builder_leaves_none_of_its_folders_even_one_its_watchdog_never_heard_of(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "DOSSIER_SCRATCH": str(scratch)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TWO_FOLDERS], cwd=REPO, env=env, stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None
+        folders = [Path(p) for p in proc.stdout.readline().decode().split()]
+        assert len(folders) == 2 and all(f.is_dir() for f in folders)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert _wait(lambda: not any(scratch.iterdir()), 5), f"left: {[p.name for p in scratch.iterdir()]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
