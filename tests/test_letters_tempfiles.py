@@ -119,7 +119,21 @@ def _converting(proc: subprocess.Popen[bytes], bases: list[Path]) -> Path:
     return folder
 
 
+def _watchdogs(owner: str) -> set[int]:
+    """Watchdog processes (python -I -S -c) watching the folders of one owner."""
+    found = set()
+    for pid in _processes_naming(owner):
+        try:
+            if b"-S\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
 def test_working_folder_is_private_in_memory_and_removed_on_close() -> None:
+    # Other converters of this test process (earlier tests) may still live: only this one's watchdog counts.
+    before = _watchdogs(f"{PREFIX}{os.getpid()}-")
     with LetterConverter() as conv:
         conv.convert({})  # nothing to convert: no folder yet
         assert conv.workdir is None
@@ -132,8 +146,11 @@ def test_working_folder_is_private_in_memory_and_removed_on_close() -> None:
             assert folder.parent == Path("/dev/shm"), "memory is preferred when /dev/shm is usable"
         assert folder.stat().st_mode & 0o777 == 0o700
         assert not list(folder.glob("run-*")), "rendered letters are removed right after each conversion"
+        ours = _watchdogs(_owner(folder)) - before
+        assert len(ours) == 1, "one watchdog for the converter's folder"
     assert not folder.exists()
-    assert _wait(lambda: not _processes_naming(_owner(folder)), 10), "the watchdog outlived the converter"
+    assert _wait(lambda: not (ours & _watchdogs(_owner(folder))), 10), "the watchdog outlived the converter"
+    assert _wait(lambda: not _processes_naming(folder.name), 10), "LibreOffice outlived the converter"
 
 
 def test_sigkill_during_conversion_leaves_no_letter_and_no_libreoffice(builder: Builder) -> None:
@@ -156,9 +173,7 @@ def test_folder_of_a_dead_build_whose_watchdog_died_too_is_swept_at_the_next_sta
     bases = [Path("/dev/shm"), tmp] if os.access("/dev/shm", os.W_OK) else [tmp]
     folder = _converting(proc, bases)
     os.killpg(proc.pid, signal.SIGSTOP)  # freeze the builder and its LibreOffice
-    watchers = [
-        pid for pid in _processes_naming(_owner(folder)) if b"-S\x00-c" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+    watchers = sorted(_watchdogs(_owner(folder)))
     assert len(watchers) == 1, f"one watchdog per working folder: {_diagnosis(folder)}"
     os.kill(watchers[0], signal.SIGKILL)
     os.kill(proc.pid, signal.SIGKILL)
@@ -203,3 +218,15 @@ def test_a_killed_builder_leaves_none_of_its_folders_even_one_its_watchdog_never
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_closing_one_converter_leaves_a_live_siblings_folder_alone() -> None:
+    with LetterConverter() as sibling:
+        sibling.convert({"letter": _docx("first")})
+        with LetterConverter() as conv:
+            conv.convert({"letter": _docx("second")})
+            closed = conv.workdir
+        assert closed is not None and _wait(lambda: not closed.exists(), 5)
+        time.sleep(0.5)  # the closed converter's watchdog has had time to act, had it been wrong
+        assert sibling.workdir is not None and sibling.workdir.is_dir()
+        assert sibling.convert({"letter": _docx("third")})["letter"].startswith(b"%PDF-")
