@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
@@ -17,9 +20,18 @@ from web.views import accounts, audit, auth, cases, packets, rules
 __all__ = ["create_app"]
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, stop Prefect's temporary server: uvicorn re-raises SIGTERM afterwards, so atexit never runs."""
+    yield
+    from workflows.desk import shutdown
+
+    await run_in_threadpool(shutdown)
+
+
 def create_app() -> FastAPI:
     """The case desk as an ASGI app (no API docs pages: nothing but the pages in SPEC section 11)."""
-    app = FastAPI(title="Dossier case desk", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Dossier case desk", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.intake = False
     if importlib.util.find_spec("web.intake") is not None:  # the "New case" forms (issue 16), when installed
         from web import intake

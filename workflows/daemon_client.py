@@ -10,6 +10,7 @@ changed. DOSSIER_DAEMON=off runs flows in the calling process instead.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -203,6 +204,35 @@ def record_in_process_children() -> Path:
     path = runtime_dir() / f"inproc-{os.getpid()}.pids"
     record_children(path)
     return path
+
+
+def stop_own_children(timeout: float = 10.0) -> list[int]:
+    """Stop the Prefect server this process recorded as its child, and forget the record; the pids stopped.
+
+    For a process that is ending but cannot count on atexit: uvicorn re-raises SIGTERM after its
+    shutdown, so `kill <web pid>` would otherwise leave Prefect's temporary server without a parent.
+    """
+    record = runtime_dir() / f"inproc-{os.getpid()}.pids"
+    try:
+        children = [int(p) for p in json.loads(record.read_text())["children"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    stopped = []
+    for pid in children:
+        if b"prefect.server" in _cmdline(pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+                stopped.append(pid)
+            except OSError:
+                continue
+    deadline = time.monotonic() + timeout
+    for pid in stopped:
+        while time.monotonic() < deadline and b"prefect.server" in _cmdline(pid):
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)  # our own child: reap it, or it lingers as a zombie
+            time.sleep(0.05)
+    record.unlink(missing_ok=True)
+    return stopped
 
 
 def sweep_orphans(folder: Path | None = None) -> list[int]:

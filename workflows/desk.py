@@ -337,3 +337,11 @@ def warm() -> None:
     case_states()  # every case's state decrypted once now, so the first case list is not the slow one
     with _one_build:  # never at the same time as a build's own start
         runner.start_local_server()  # the same start (and orphan record) as the first in-process run
+
+
+def shutdown() -> None:
+    """Stop what `warm()` and in-process builds started (Prefect's temporary server) as the web app ends."""
+    from workflows import runner
+
+    with _one_build:  # a build in progress finishes first
+        runner.stop_local_server()

@@ -5,6 +5,7 @@ The result is plain JSON data either way; progress arrives through `show(step, f
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,16 @@ def start_local_server() -> None:
 
 
 _recorded = [False]
+
+
+def stop_local_server() -> None:
+    """Stop the temporary Prefect server `start_local_server` started (a web app's shutdown calls this)."""
+    from workflows import daemon_client
+
+    if _recorded[0]:
+        with contextlib.suppress(daemon_client.DaemonUnavailable):
+            daemon_client.stop_own_children()
+        _recorded[0] = False
 
 
 def run_here(name: str, params: dict[str, Any], show: Show | None = None) -> Any:
