@@ -146,6 +146,7 @@ def check_desk(stack: Stack, ready: PlannedCase, refused: PlannedCase | None) ->
                 problems.append(f"desk build of not-ready {refused.case_id}: {no.state}, not shown as the checklist")
     finally:
         client.close()
-    if web_children(stack):
-        problems.append(f"the web process started processes of its own: {web_children(stack)}")
+    started = web_children(stack)
+    if started:
+        problems.append(f"the web process started processes of its own: {started}")
     return problems

@@ -18,21 +18,7 @@ import httpx
 import pytest
 
 from tests.clirun import grep_tree
-from tests.web_fixtures import PASSWORD, Desk, served_desk
-
-
-def _token(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page has no form token"
-    return match.group(1)
-
-
-def _sign_in(url: str, user: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=120)
-    form = client.get("/login")
-    answer = client.post("/login", data={"csrf_token": _token(form.text), "username": user, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
+from tests.web_fixtures import PASSWORD, Desk, form_token, served_desk, sign_in_at
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +39,11 @@ def test_a_session_and_a_build_started_on_one_desk_are_seen_on_the_other(
 ) -> None:
     url_b, root_b, log_b = second
     case_id = desk.case_ids["fr-asylum-visa-couple"]
-    with closing(_sign_in(desk.url, "carla")) as on_a, httpx.Client(base_url=url_b, timeout=120) as on_b:
+    with closing(sign_in_at(desk.url, "carla")) as on_a, httpx.Client(base_url=url_b, timeout=120) as on_b:
         on_b.cookies = on_a.cookies  # the proxy sent the same browser to the other instance
         assert on_b.get("/cases").status_code == 200  # the session is in the store, not in instance A
         page = on_a.get(f"/cases/{case_id}")
-        started = on_a.post(f"/cases/{case_id}/build", data={"csrf_token": _token(page.text)})
+        started = on_a.post(f"/cases/{case_id}/build", data={"csrf_token": form_token(page.text)})
         run_url = started.headers["location"]
         assert started.status_code == 303 and run_url.startswith("/runs/R-")
         seen = on_b.get(f"{run_url}.json").json()  # instance B did not start it, yet knows it
@@ -84,16 +70,16 @@ def test_a_session_and_a_build_started_on_one_desk_are_seen_on_the_other(
 
 def test_an_account_disabled_on_one_desk_is_signed_out_on_the_other(desk: Desk, second: tuple[str, Path, Path]) -> None:
     url_b, _root, _log = second
-    with closing(_sign_in(url_b, "root")) as admin_b:
+    with closing(sign_in_at(url_b, "root")) as admin_b:
         page = admin_b.get("/accounts")
         made = admin_b.post(
             "/accounts/add",
-            data={"csrf_token": _token(page.text), "username": "dora", "role": "caseworker", "password": PASSWORD},
+            data={"csrf_token": form_token(page.text), "username": "dora", "role": "caseworker", "password": PASSWORD},
         )
         assert "dora" in made.text
-        with closing(_sign_in(desk.url, "dora")) as dora_a:  # the account made on B signs in on A
+        with closing(sign_in_at(desk.url, "dora")) as dora_a:  # the account made on B signs in on A
             assert dora_a.get("/cases").status_code == 200
-            off = admin_b.post("/accounts/disable", data={"csrf_token": _token(made.text), "username": "dora"})
+            off = admin_b.post("/accounts/disable", data={"csrf_token": form_token(made.text), "username": "dora"})
             assert off.status_code == 200
             # Instance A trusts a session it checked for at most 5 s (workflows/accounts.py _RECHECK), then
             # reads the store again and finds the account disabled and its sessions gone.

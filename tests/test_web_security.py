@@ -14,24 +14,14 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.web_fixtures import PASSWORD, Desk
+from tests.web_fixtures import PASSWORD, Desk, form_token, sign_in_at
 
 PAGES = ["/cases", "/deadlines", "/deadlines.ics", "/audit", "/rules", "/accounts", "/groups"]
 
 
-def _token(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page has no form token"
-    return match.group(1)
-
-
 def sign_in(desk: Desk, user: str, **client_options: object) -> httpx.Client:
     """A client holding a fresh session of `user` (through the real login form)."""
-    client = httpx.Client(base_url=desk.url, timeout=120, **client_options)  # type: ignore[arg-type]
-    form = client.get("/login")
-    answer = client.post("/login", data={"csrf_token": _token(form.text), "username": user, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
+    return sign_in_at(desk.url, user, **client_options)
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def test_session_cookie_flags_and_security_headers(desk: Desk) -> None:
         assert form.headers["referrer-policy"] == "no-referrer"
         assert "server" not in form.headers
         answer = client.post(
-            "/login", data={"csrf_token": _token(form.text), "username": "carla", "password": PASSWORD}
+            "/login", data={"csrf_token": form_token(form.text), "username": "carla", "password": PASSWORD}
         )
         cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("dossier_session="))
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
@@ -74,7 +64,7 @@ def test_session_cookie_flags_and_security_headers(desk: Desk) -> None:
         form = tls.get("/login")
         login_cookie = next(c for c in form.headers.get_list("set-cookie") if c.startswith("dossier_login="))
         assert "Secure" in login_cookie
-        token = _token(form.text)
+        token = form_token(form.text)
         answer = tls.post(  # httpx keeps Secure cookies for https only: hand the login cookie back ourselves
             "/login",
             data={"csrf_token": token, "username": "carla", "password": PASSWORD},
@@ -86,7 +76,7 @@ def test_session_cookie_flags_and_security_headers(desk: Desk) -> None:
 
 
 def test_posts_without_the_form_token_or_from_another_site_are_refused(desk: Desk, carla: httpx.Client) -> None:
-    token = _token(carla.get("/cases").text)
+    token = form_token(carla.get("/cases").text)
     refused = [
         carla.post("/cases/search", data={"name": "Orlov"}),
         carla.post("/cases/search", data={"name": "Orlov", "csrf_token": "x" * 43}),
@@ -142,7 +132,7 @@ def test_roles_see_only_their_pages_and_every_denial_is_the_403_page(desk: Desk)
             if user == "audrey":
                 log = client.get("/audit").text
                 assert case_id in log and not any(name in log for name in desk.names)
-                token = _token(log)
+                token = form_token(log)
                 assert client.post(f"/cases/{case_id}/build", data={"csrf_token": token}).status_code == 403
                 assert client.get("/packets/P-0123456789AB/download").status_code == 403
 
@@ -166,7 +156,7 @@ def test_error_pages_say_what_to_do_without_a_traceback(carla: httpx.Client) -> 
 
 
 def test_uploads_and_forms_are_size_limited(desk: Desk, carla: httpx.Client) -> None:
-    token = _token(carla.get("/cases").text)
+    token = form_token(carla.get("/cases").text)
     big_form = carla.post("/cases/search", data={"csrf_token": token, "name": "x" * (1024 * 1024 + 10)})
     assert big_form.status_code == 413
 
@@ -188,7 +178,7 @@ def _zip(folder: Path, prefix: str = "") -> bytes:
 
 
 def test_import_a_zipped_case_folder(desk: Desk, carla: httpx.Client) -> None:
-    token = _token(carla.get("/cases").text)
+    token = form_token(carla.get("/cases").text)
     folder = desk.root / "sources" / "fr-asylum-visa-couple"
     answer = carla.post(
         "/cases/import",
@@ -243,7 +233,7 @@ def test_the_web_package_reaches_storage_rules_and_packets_only_through_workflow
 def test_sign_out_ends_the_session_on_the_server(desk: Desk) -> None:
     client = sign_in(desk, "adam")
     with closing(client):
-        token = _token(client.get("/cases").text)
+        token = form_token(client.get("/cases").text)
         cookie = client.cookies["dossier_session"]
         out = client.post("/logout", data={"csrf_token": token})
         assert (out.status_code, out.headers["location"]) == (303, "/login")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -165,6 +166,22 @@ def served_desk(env: dict[str, str], log: Path, *args: str) -> Iterator[str]:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def form_token(html: str) -> str:
+    """The per-session form token of a desk page (every POST needs it)."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
+def sign_in_at(url: str, user: str, **client_options: object) -> httpx.Client:
+    """A client holding a fresh session of `user` on the desk at `url` (through the real login form)."""
+    client = httpx.Client(base_url=url, timeout=120, **client_options)  # type: ignore[arg-type]
+    form = client.get("/login")
+    answer = client.post("/login", data={"csrf_token": form_token(form.text), "username": user, "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return client
 
 
 # Debian's Chromium as root on a machine with no network but loopback: Playwright's own download cannot work.

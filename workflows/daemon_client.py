@@ -206,6 +206,19 @@ def record_in_process_children() -> Path:
     return path
 
 
+def _stop_servers(pids: list[int]) -> list[int]:
+    """SIGTERM those of the recorded pids that are still Prefect's server (never a process that reused one)."""
+    stopped = []
+    for pid in pids:
+        if b"prefect.server" in _cmdline(pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+                stopped.append(pid)
+            except OSError:
+                continue
+    return stopped
+
+
 def stop_own_children(timeout: float = 10.0) -> list[int]:
     """Stop the Prefect server this process recorded as its child, and forget the record; the pids stopped.
 
@@ -217,14 +230,7 @@ def stop_own_children(timeout: float = 10.0) -> list[int]:
         children = [int(p) for p in json.loads(record.read_text())["children"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
-    stopped = []
-    for pid in children:
-        if b"prefect.server" in _cmdline(pid):
-            try:
-                os.kill(pid, signal.SIGTERM)
-                stopped.append(pid)
-            except OSError:
-                continue
+    stopped = _stop_servers(children)
     deadline = time.monotonic() + timeout
     for pid in stopped:
         while time.monotonic() < deadline and b"prefect.server" in _cmdline(pid):
@@ -254,13 +260,7 @@ def sweep_orphans(folder: Path | None = None) -> list[int]:
             continue
         if _cmdline(daemon) and _start_time(daemon) == data.get("started", _start_time(daemon)):
             continue  # still running: its children are its own business
-        for pid in children:
-            if b"prefect.server" in _cmdline(pid):
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                    stopped.append(pid)
-                except OSError:
-                    pass
+        stopped += _stop_servers(children)
         record.unlink(missing_ok=True)
     return stopped
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,6 @@ def deploy_to_pool(pool: str, *, source: Path | None = None, warm: bool = True) 
     Python, see workflows/forkserver.py) instead of a new `python -m prefect.engine`; the Python at
     sys.executable and `source` must be at the same paths on every worker (e.g. /opt/dossier).
     """
-    import os
-
     from prefect import flow as prefect_flow
 
     if not os.environ.get("PREFECT_API_URL"):

@@ -223,14 +223,15 @@ def start_run(kind: str, case_ids: list[str], actor: str, today: date) -> str:
     if kind != "group" and len(ids) != 1:
         raise BadInput("pick exactly one case")
     run_id = "R-" + secrets.token_hex(8)
+    on_pool = pool.configured()
     record: dict[str, Any] = {
         "run_id": run_id,
         "kind": kind,
         "case_ids": ids,
         "actor": actor,
         "today": today.isoformat(),
-        "step": "queued" if pool.configured() else "waiting for the previous build",
-        "where": f"work pool {pool.configured()}" if pool.configured() else "the case desk's own server",
+        "step": "queued" if on_pool else "waiting for the previous build",
+        "where": f"work pool {on_pool}" if on_pool else "the case desk's own server",
         "fraction": 0.0,
         "state": "running",
         "started": time.time(),

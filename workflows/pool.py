@@ -113,7 +113,7 @@ def outcome_from_rows(kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 # --- running on the pool ---------------------------------------------------------------------------
 
 
-def run(name: str, params: dict[str, Any], show: Show, *, idempotency_key: str | None = None) -> dict[str, Any]:
+def run(name: str, params: dict[str, Any], show: Show) -> dict[str, Any]:
     """Create a flow run on the pool's deployment, follow it to its end, and return its outcome."""
     import httpx
     from prefect.client.orchestration import get_client
@@ -128,9 +128,7 @@ def run(name: str, params: dict[str, Any], show: Show, *, idempotency_key: str |
     try:
         with get_client(sync_client=True) as client:
             deployment = _deployment(client, name, pool)
-            flow_run = client.create_flow_run_from_deployment(
-                deployment.id, parameters=params, idempotency_key=idempotency_key
-            )
+            flow_run = client.create_flow_run_from_deployment(deployment.id, parameters=params)
             show(f"queued on work pool {pool}", 0.01)
             return _follow(client, flow_run.id, name, pool, show)
     except (httpx.HTTPError, PrefectHTTPStatusError) as exc:
